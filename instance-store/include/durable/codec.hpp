@@ -1,0 +1,48 @@
+#pragma once
+// The bag codec: a documented, versioned binary form of a property bag, used for instance data,
+// metadata, key metadata and owner metadata. The format is specified in docs/codec.md; the
+// numbers below are part of it.
+//
+//   header   "DRBG" | format version (u8) | encoding (u8) | payload length before
+//            compression (u32, little endian)
+//   payload  (compressed per encoding) entry count (varint), then per entry:
+//            namespace (string) | local name (string) | options (u8) | kind (u8) | value
+//
+// Decoding never trusts the input: every length is bounds-checked, and malformed bytes yield
+// errc::corrupt_data, a newer format version or unknown encoding errc::unsupported_format.
+
+#include <durable/error.hpp>
+#include <durable/instance_value.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+
+namespace durable {
+
+/// How the payload is compressed. Stored in every blob, so blobs of mixed encodings coexist.
+enum class encoding : std::uint8_t { none = 0, gzip = 1, zstd = 2 };
+
+const char* to_string(encoding e) noexcept;
+
+inline constexpr std::uint8_t codec_format_version = 1;
+/// Bags larger than this (uncompressed) are refused on decode, whatever the header claims.
+inline constexpr std::size_t codec_max_payload_bytes = std::size_t{1} << 30;
+
+/// Encodes `bag`. Deleted markers are encoded too (they matter in change bags).
+bytes encode_bag(const property_bag& bag, encoding enc);
+
+/// Decodes into `out` (cleared first). On failure `out` is empty and `what` says where the
+/// bytes went wrong (e.g. "entry 3: string length 912 past end of payload at offset 40").
+error_code decode_bag(std::span<const std::uint8_t> blob, property_bag& out, std::string& what);
+
+/// Reads only the header; for tools that report a blob's encoding and size.
+struct bag_header {
+    std::uint8_t format_version = 0;
+    encoding enc = encoding::none;
+    std::uint32_t payload_bytes = 0;
+};
+error_code read_bag_header(std::span<const std::uint8_t> blob, bag_header& out, std::string& what);
+
+}  // namespace durable

@@ -1,0 +1,17 @@
+#pragma once
+// The original's command semantics (LockInstance decision table, LoadInstance operation types,
+// SaveInstance, keys, runnable queue, lock recovery), written once over a record_store.
+
+#include <durable/detail/record_store.hpp>
+#include <durable/instance_store.hpp>
+#include <durable/store_clock.hpp>
+#include <durable/store_options.hpp>
+
+namespace durable::detail {
+
+/// Runs one command in one exclusive, all-or-nothing transaction on `records`. Never throws
+/// for store conditions: record_error and codec failures come back as error codes.
+error_code run_engine_command(record_store& records, const store_options& options,
+                              const command_request& request, command_outcome& outcome);
+
+}  // namespace durable::detail

@@ -1,0 +1,68 @@
+#pragma once
+// The storage interface the command engine runs on. An embedded store (memory, XML files)
+// implements reads, an exclusive guard, and an atomic commit of a change set; the engine
+// implements the original's semantics once on top, for all of them.
+
+#include <durable/detail/records.hpp>
+#include <durable/error.hpp>
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace durable::detail {
+
+/// Writes of one command; nullopt erases.
+struct change_set {
+    std::map<uuid, std::optional<owner_record>> owners;
+    std::map<uuid, std::optional<instance_record>> instances;
+    std::map<uuid, std::optional<key_record>> keys;
+    bool empty() const noexcept { return owners.empty() && instances.empty() && keys.empty(); }
+};
+
+/// Thrown by a record_store that cannot read or write (I/O failure, corrupt file). The engine
+/// turns it into an error code and diagnostics; nothing of the command is committed.
+class record_error : public std::runtime_error {
+public:
+    record_error(errc code, const std::string& what) : std::runtime_error(what), code_(code) {}
+    errc code() const noexcept { return code_; }
+
+private:
+    errc code_;
+};
+
+class record_store {
+public:
+    virtual ~record_store() = default;
+
+    /// Held for the whole of one command: serialises commands on this store (and, for a store
+    /// shared between processes, across them).
+    class guard {
+    public:
+        virtual ~guard() = default;
+    };
+    virtual std::unique_ptr<guard> lock_exclusive() = 0;
+
+    virtual std::optional<owner_record> find_owner(const uuid& id) = 0;
+    virtual std::vector<owner_record> all_owners() = 0;
+    virtual std::optional<instance_record> find_instance(const uuid& id) = 0;
+    virtual std::vector<uuid> instances_locked_by(const uuid& owner) = 0;
+    virtual std::optional<key_record> find_key(const uuid& id) = 0;
+    virtual std::vector<key_record> keys_of(const uuid& instance) = 0;
+
+    /// Runnable queue, earliest first: the first entry due by `due_by` that `filter` accepts.
+    virtual std::optional<uuid> first_runnable(timestamp due_by, const runnable_filter& filter) = 0;
+    /// The earliest runnable time `filter` accepts, due or not.
+    virtual std::optional<timestamp> earliest_runnable(const runnable_filter& filter) = 0;
+    /// Due entries counted by host type (entries without one are never runnable).
+    virtual std::vector<std::pair<name, std::int64_t>> due_runnable_by_host_type(timestamp now) = 0;
+
+    /// Applies all of `changes` or none of them.
+    virtual void commit(const change_set& changes) = 0;
+};
+
+}  // namespace durable::detail

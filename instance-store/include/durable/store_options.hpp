@@ -1,0 +1,58 @@
+#pragma once
+// Options every store understands (the original's SqlWorkflowInstanceStore properties).
+
+#include <durable/codec.hpp>
+#include <durable/store_clock.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace durable {
+
+/// What happens to an instance's row and keys when it completes.
+enum class instance_completion_action : std::uint8_t {
+    delete_all = 0,      ///< the default: the instance and its keys are deleted
+    delete_nothing = 1,  ///< kept; loading it says instance_completed
+};
+
+/// What a load does when another live owner holds the lock.
+enum class locked_instance_retry : std::uint8_t {
+    none = 0,        ///< fail at once with instance_locked (the default)
+    basic = 1,       ///< retry every 5 s
+    aggressive = 2,  ///< retry after 100 ms x random[1, 2^(n+1)-1), capped at 10 s
+};
+
+struct store_options {
+    /// How often the owner's lease is renewed; the lease lasts this + 30 s. At least 1 s.
+    std::chrono::seconds host_lock_renewal_period{30};
+    /// How often an owner with a host type polls for runnable instances. At least 1 s.
+    std::chrono::seconds runnable_instances_detection_period{5};
+    instance_completion_action completion_action = instance_completion_action::delete_all;
+    /// The default is zstd: fast enough to be free next to an fsync or a round trip, and
+    /// instance state compresses well. Every blob records its own encoding.
+    encoding instance_encoding = encoding::zstd;
+    locked_instance_retry locked_retry = locked_instance_retry::none;
+    /// Retries of a locked load stop once this much time has passed since the command began.
+    std::chrono::milliseconds locked_retry_timeout{30'000};
+    /// Retries of transient connection errors per command (PostgreSQL).
+    int max_connection_retries = 4;
+    /// Largest encoded bag a save or owner creation may write (value_too_large beyond).
+    std::size_t max_bag_bytes = std::size_t{64} << 20;
+    /// Lease renewal, lock recovery and runnable detection run in the background while an
+    /// owner is live. Tests that drive those commands by hand turn this off.
+    bool run_background_tasks = true;
+    /// Recorded on owners and saves; defaults to the host name.
+    std::string machine_name;
+    /// Clock for the embedded stores; null means the system clock.
+    std::shared_ptr<const store_clock> clock;
+
+    /// The lease an owner gets: renewal period + 30 s.
+    std::chrono::seconds lease_duration() const;
+    /// Throws std::invalid_argument naming the option that is out of range.
+    void validate() const;
+};
+
+}  // namespace durable

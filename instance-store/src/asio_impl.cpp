@@ -1,0 +1,2 @@
+// Boost.Asio's separately compiled implementation, built once for every durable target.
+#include <boost/asio/impl/src.hpp>

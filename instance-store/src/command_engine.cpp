@@ -1,0 +1,511 @@
+// The original's stored-procedure logic (reference sections 3.6, 4, 5, 6) over a record_store.
+// Each command runs under the store's exclusive guard against a staged transaction: nothing
+// reaches the records unless the whole command succeeds, which gives the embedded stores the
+// all-or-nothing behaviour the SQL store gets from a database transaction.
+
+#include <durable/detail/command_engine.hpp>
+
+#include <algorithm>
+
+namespace durable::detail {
+namespace {
+
+/// A failed command: the code, with the diagnostics already filled in by the thrower.
+using command_failed = record_error;
+
+/// Reads see the command's own staged writes; commit() applies them in one go.
+class transaction {
+public:
+    explicit transaction(record_store& base) : base_(base) {}
+
+    record_store& base() { return base_; }
+
+    std::optional<owner_record> owner(const uuid& id) { return read(changes_.owners, id, [&] { return base_.find_owner(id); }); }
+    std::optional<instance_record> instance(const uuid& id) {
+        return read(changes_.instances, id, [&] { return base_.find_instance(id); });
+    }
+    std::optional<key_record> key(const uuid& id) { return read(changes_.keys, id, [&] { return base_.find_key(id); }); }
+
+    std::vector<key_record> keys_of(const uuid& instance_id) {
+        std::vector<key_record> keys;
+        for (auto& k : base_.keys_of(instance_id))
+            if (!changes_.keys.contains(k.id)) keys.push_back(std::move(k));
+        for (const auto& [id, staged] : changes_.keys)
+            if (staged && staged->instance_id == instance_id) keys.push_back(*staged);
+        return keys;
+    }
+
+    void put(const owner_record& r) { changes_.owners[r.id] = r; }
+    void put(const instance_record& r) { changes_.instances[r.id] = r; }
+    void put(const key_record& r) { changes_.keys[r.id] = r; }
+    void erase_owner(const uuid& id) { changes_.owners[id] = std::nullopt; }
+    void erase_instance(const uuid& id) { changes_.instances[id] = std::nullopt; }
+    void erase_key(const uuid& id) { changes_.keys[id] = std::nullopt; }
+
+    void commit() {
+        if (!changes_.empty()) base_.commit(changes_);
+    }
+
+private:
+    template <class Map, class Fallback>
+    static auto read(const Map& staged, const uuid& id, Fallback fallback) -> decltype(fallback()) {
+        if (auto it = staged.find(id); it != staged.end()) return it->second;
+        return fallback();
+    }
+
+    record_store& base_;
+    change_set changes_;
+};
+
+class engine {
+public:
+    engine(record_store& records, const store_options& options, const command_request& request, command_outcome& out)
+        : tx_(records), options_(options), request_(request), out_(out),
+          now_((options.clock ? *options.clock : *default_store_clock()).now()) {}
+
+    void run() {
+        std::visit([this](const auto& cmd) { execute(cmd); }, request_.command);
+        tx_.commit();
+    }
+
+private:
+    // ---- helpers ------------------------------------------------------------------------
+
+    [[noreturn]] void fail(errc code, std::string message) { throw command_failed(code, std::move(message)); }
+
+    const uuid& me() const { return *request_.owner_id; }
+
+    owner_record require_live_owner() {
+        auto owner = tx_.owner(me());
+        if (!owner) fail(errc::owner_not_found, "owner " + to_string(me()) + " is not registered in the store");
+        if (owner->lease_expires <= now_)
+            fail(errc::owner_lease_expired, "the lease of owner " + to_string(me()) + " has expired");
+        return *owner;
+    }
+
+    bytes encode(const property_bag& bag, const std::string& what) {
+        if (bag.empty()) return {};
+        bytes blob = encode_bag(bag, options_.instance_encoding);
+        if (blob.size() > options_.max_bag_bytes)
+            fail(errc::value_too_large, what + " encodes to " + std::to_string(blob.size()) +
+                                            " bytes, more than max_bag_bytes (" + std::to_string(options_.max_bag_bytes) + ")");
+        return blob;
+    }
+
+    property_bag decode(const bytes& blob, const std::string& what) {
+        property_bag bag;
+        if (blob.empty()) return bag;
+        std::string why;
+        if (auto ec = decode_bag(blob, bag, why)) fail(static_cast<errc>(ec.value()), what + ": " + why);
+        return bag;
+    }
+
+    runnable_filter filter_of(const owner_record& owner) const {
+        return runnable_filter{owner.workflow_host_type.value_or(name{}), owner.filter, owner.identities};
+    }
+
+    instance_record new_instance(const uuid& id) const {
+        instance_record r;
+        r.id = id;
+        r.lock_owner = me();
+        r.version = 1;
+        r.creation_time = now_;
+        return r;
+    }
+
+    /// The original's InsertRunnableInstanceEntry: queue an unlocked instance that has work.
+    void queue_if_due(instance_record& inst) const {
+        if (inst.suspended || inst.completed || !inst.workflow_host_type) return;
+        const std::optional<timestamp> due = inst.ready_to_run ? std::optional<timestamp>(now_) : inst.pending_timer;
+        if (due && (!inst.runnable_time || *due < *inst.runnable_time)) inst.runnable_time = due;
+    }
+
+    /// Queues an instance left locked by an expired owner as runnable now (lock recovery).
+    bool queue_orphan(instance_record& inst) const {
+        if (!inst.initialized || inst.suspended || inst.completed || inst.runnable_time) return false;
+        inst.runnable_time = now_;
+        return true;
+    }
+
+    /// The original's LockInstance decision table (reference 4.2). Returns nullopt when the
+    /// instance does not exist and the handle holds no lock: the caller may create it.
+    std::optional<instance_record> lock_instance(const uuid& id, bool bound, std::int64_t handle_version) {
+        out_.diag.instance_id = id;
+        auto inst = tx_.instance(id);
+        if (!inst) {
+            if (bound) {
+                out_.diag.instance_version = handle_version;
+                fail(errc::instance_lock_lost, "the instance no longer exists");
+            }
+            return std::nullopt;
+        }
+        if (inst->completed) fail(errc::instance_completed, "the instance is completed");
+
+        const auto holder = inst->lock_owner;
+        const auto holder_record = holder ? tx_.owner(*holder) : std::nullopt;
+        const bool holder_live = holder_record && holder_record->lease_expires > now_;
+        if (!bound) {
+            if (holder_live && *holder != me()) {
+                out_.diag.lock_holder = *holder;
+                out_.diag.lock_holder_metadata = decode(holder_record->metadata, "metadata of owner " + to_string(*holder));
+                fail(errc::instance_locked, "the instance is locked by owner " + to_string(*holder) + " (machine " +
+                                                holder_record->machine_name + ")");
+            }
+            if (!(holder_live && *holder == me())) {
+                // The lock changes owner: the version moves on, fencing out the previous holder.
+                inst->lock_owner = me();
+                ++inst->version;
+            }
+            // else: our own live lock that no in-process handle holds (the caller checked), so
+            // it is reclaimed as is, without the original's code-14 round trip.
+        } else if (holder != me()) {
+            out_.diag.instance_version = handle_version;
+            fail(errc::instance_lock_lost, "the instance is no longer locked by this owner");
+        } else if (inst->version != handle_version) {
+            out_.diag.instance_version = inst->version;
+            fail(errc::stale_instance_version, "the instance was re-locked at version " + std::to_string(inst->version) +
+                                                   " but this handle holds version " + std::to_string(handle_version));
+        }
+        inst->runnable_time.reset();  // a locked instance leaves the runnable queue
+        return inst;
+    }
+
+    void associate_keys(const uuid& instance_id, const std::map<uuid, property_bag>& keys) {
+        for (const auto& [key_id, metadata] : keys) {
+            auto existing = tx_.key(key_id);
+            if (!existing) {
+                tx_.put(key_record{key_id, instance_id, true,
+                                   metadata.empty() ? std::nullopt : std::optional<bytes>(encode(metadata, "key metadata"))});
+                continue;
+            }
+            if (existing->instance_id != instance_id) {
+                out_.diag.key = key_id;
+                out_.diag.conflicting_instance_id = existing->instance_id;
+                fail(errc::key_collision, "key " + to_string(key_id) + " is associated with instance " +
+                                              to_string(existing->instance_id));
+            }
+            if (!existing->metadata && !metadata.empty()) {  // key metadata: the first writer wins
+                existing->metadata = encode(metadata, "key metadata");
+                tx_.put(*existing);
+            }
+        }
+    }
+
+    key_record owned_key(const uuid& instance_id, const uuid& key_id) {
+        auto existing = tx_.key(key_id);
+        if (!existing || existing->instance_id != instance_id) {
+            out_.diag.key = key_id;
+            fail(errc::key_not_found, "key " + to_string(key_id) + " is not associated with this instance");
+        }
+        return *existing;
+    }
+
+    void report_keys(const uuid& instance_id) {
+        for (const auto& k : tx_.keys_of(instance_id)) {
+            instance_key_view view;
+            view.key = k.id;
+            view.state = k.associated ? instance_key_state::associated : instance_key_state::completed;
+            if (k.metadata) view.metadata = decode(*k.metadata, "metadata of key " + to_string(k.id));
+            view.metadata_consistency = value_consistency::none;
+            out_.view.keys.emplace(k.id, std::move(view));
+        }
+        out_.view.keys_consistency = value_consistency::none;
+    }
+
+    static instance_state state_of(const instance_record& inst) {
+        if (inst.completed) return instance_state::completed;
+        return inst.initialized ? instance_state::initialized : instance_state::uninitialized;
+    }
+
+    /// Fills the view as a load does: readable data, metadata and keys, all authoritative.
+    void report_loaded(const instance_record& inst) {
+        auto& v = out_.view;
+        v.instance_id = inst.id;
+        v.lock_version = inst.version;
+        v.state = state_of(inst);
+        const std::string what = "instance " + to_string(inst.id);
+        v.data = decode(inst.read_write_primitive, what + " data");
+        v.data.merge(decode(inst.read_write_complex, what + " data"));
+        v.data_consistency = value_consistency::none;
+        v.metadata = decode(inst.metadata, what + " metadata");
+        v.metadata_consistency = value_consistency::none;
+        report_keys(inst.id);
+    }
+
+    /// LoadInstance with operation type LoadOrCreateByInstance (accepting) or LoadByInstance.
+    void load_by_instance(const uuid& id, bool accept_uninitialized, bool bound, std::int64_t version) {
+        auto inst = lock_instance(id, bound, version);
+        if (!inst) {
+            if (!accept_uninitialized) fail(errc::instance_not_found, "no instance with this id exists");
+            inst = new_instance(id);
+        }
+        if (!inst->initialized && !accept_uninitialized)
+            fail(errc::instance_not_found, "the instance exists but has not been initialized by a save with data");
+        tx_.put(*inst);
+        report_loaded(*inst);
+    }
+
+    // ---- commands -----------------------------------------------------------------------
+
+    void execute(const commands::create_workflow_owner& cmd) {
+        owner_record owner;
+        owner.id = random_uuid();
+        owner.created = now_;
+        owner.lease_expires = now_ + options_.lease_duration();
+        owner.workflow_host_type = cmd.workflow_host_type;
+        owner.machine_name = options_.machine_name;
+        owner.activation_service = cmd.activation_service;
+        owner.deletes_instances_on_completion = options_.completion_action == instance_completion_action::delete_all;
+        owner.filter = cmd.filter;
+        owner.identities = cmd.definition_identities;
+        auto readable = readable_part(cmd.owner_metadata);
+        property_bag write_only;
+        for (const auto& [k, v] : cmd.owner_metadata)
+            if (v.is_write_only()) write_only.emplace(k, v);
+        owner.metadata = encode(readable, "owner metadata");
+        owner.write_only_metadata = encode(write_only, "owner metadata");
+        tx_.put(owner);
+        out_.view.owner_id = owner.id;
+        out_.view.owner_metadata = std::move(readable);
+        out_.view.owner_metadata_consistency = value_consistency::none;
+    }
+
+    void execute(const commands::delete_workflow_owner&) {
+        auto owner = tx_.owner(me());
+        if (!owner) fail(errc::owner_not_found, "owner " + to_string(me()) + " is not registered in the store");
+        // Expire at once; and rather than wait for the next recovery pass, queue the owner's
+        // instances now, so a graceful shutdown hands work over immediately.
+        owner->lease_expires = std::min(owner->lease_expires, now_);
+        tx_.put(*owner);
+        for (const auto& id : tx_.base().instances_locked_by(me())) {
+            auto inst = tx_.instance(id);
+            if (inst && inst->lock_owner == me() && queue_orphan(*inst)) tx_.put(*inst);
+        }
+    }
+
+    void execute(const commands::extend_lock&) {
+        auto owner = require_live_owner();  // an expired owner is never revived
+        owner.lease_expires = now_ + options_.lease_duration();
+        tx_.put(owner);
+    }
+
+    void execute(const commands::recover_instance_locks&) {
+        require_live_owner();
+        constexpr int max_queued_per_pass = 1000;  // bounded, as the original's TOP(1000)
+        int queued = 0;
+        for (const auto& owner : tx_.base().all_owners()) {
+            if (owner.lease_expires > now_) continue;
+            bool holds_instances = false;
+            for (const auto& id : tx_.base().instances_locked_by(owner.id)) {
+                auto inst = tx_.instance(id);
+                if (!inst || inst->lock_owner != owner.id) continue;
+                holds_instances = true;
+                if (queued < max_queued_per_pass && queue_orphan(*inst)) {
+                    tx_.put(*inst);
+                    ++queued;
+                }
+            }
+            if (!holds_instances) tx_.erase_owner(owner.id);
+        }
+    }
+
+    void execute(const commands::detect_runnable_instances&) {
+        const auto owner = require_live_owner();
+        out_.view.store_time = now_;
+        if (owner.workflow_host_type) out_.view.next_runnable_time = tx_.base().earliest_runnable(filter_of(owner));
+    }
+
+    void execute(const commands::unlock_instance& cmd) {
+        auto owner = tx_.owner(me());
+        if (!owner || owner->lease_expires <= now_) return;  // the lock is void already
+        auto inst = tx_.instance(cmd.instance_id);
+        if (!inst || inst->lock_owner != me() || inst->version != cmd.instance_version) return;
+        inst->lock_owner.reset();
+        queue_if_due(*inst);
+        tx_.put(*inst);
+    }
+
+    void execute(const commands::load_workflow& cmd) {
+        require_live_owner();
+        load_by_instance(*request_.instance_id, cmd.accept_uninitialized_instance, request_.lock_version >= 0,
+                         request_.lock_version);
+    }
+
+    void execute(const commands::load_workflow_by_instance_key& cmd) {
+        require_live_owner();
+        out_.diag.key = cmd.lookup_instance_key;
+        const auto key = tx_.key(cmd.lookup_instance_key);
+        uuid target{};
+        if (!key) {
+            if (!cmd.associate_instance_key_to_instance_id)
+                fail(errc::key_not_found, "no instance is associated with key " + to_string(cmd.lookup_instance_key));
+            target = *cmd.associate_instance_key_to_instance_id;
+        } else if (!key->associated) {
+            out_.diag.instance_id = key->instance_id;
+            fail(errc::key_completed, "key " + to_string(cmd.lookup_instance_key) + " is completed");
+        } else {
+            target = key->instance_id;
+        }
+
+        auto inst = lock_instance(target, false, -1);
+        if (!inst) {
+            if (key || !cmd.accept_uninitialized_instance)
+                fail(errc::instance_not_found, "the instance the key leads to does not exist");
+            inst = new_instance(target);
+        }
+        if (!key) {
+            if (inst->initialized)
+                fail(errc::instance_exists, "load-or-create by key: instance " + to_string(target) +
+                                                " is already initialized and does not hold key " +
+                                                to_string(cmd.lookup_instance_key));
+            const auto md = cmd.instance_keys_to_associate.find(cmd.lookup_instance_key);
+            property_bag metadata = md == cmd.instance_keys_to_associate.end() ? property_bag{} : md->second;
+            tx_.put(key_record{cmd.lookup_instance_key, target, true,
+                               metadata.empty() ? std::nullopt : std::optional<bytes>(encode(metadata, "key metadata"))});
+        }
+        if (!inst->initialized && !cmd.accept_uninitialized_instance)
+            fail(errc::instance_not_found, "the instance the key leads to has not been initialized");
+        tx_.put(*inst);
+        auto more_keys = cmd.instance_keys_to_associate;
+        more_keys.erase(cmd.lookup_instance_key);
+        associate_keys(target, more_keys);
+        out_.diag.key.reset();
+        report_loaded(*inst);
+    }
+
+    void execute(const commands::save_workflow& cmd) {
+        const auto owner = require_live_owner();
+        const uuid& id = *request_.instance_id;
+        auto inst = lock_instance(id, request_.lock_version >= 0, request_.lock_version);
+        if (!inst) inst = new_instance(id);
+
+        auto& v = out_.view;
+        v.instance_id = id;
+        if (cmd.complete_instance && owner.deletes_instances_on_completion) {
+            for (const auto& k : tx_.keys_of(id)) tx_.erase_key(k.id);
+            tx_.erase_instance(id);
+            v.state = instance_state::completed;
+            v.keys_consistency = value_consistency::none;
+            return;
+        }
+
+        if (cmd.definition_identity) inst->identity = cmd.definition_identity;
+        if (cmd.workflow_host_type)
+            inst->workflow_host_type = cmd.workflow_host_type;
+        else if (!inst->workflow_host_type)
+            inst->workflow_host_type = owner.workflow_host_type;
+
+        if (cmd.instance_data) {
+            const auto parts = partition(*cmd.instance_data);
+            const std::string what = "instance data";
+            inst->read_write_primitive = encode(parts.read_write_primitive, what);
+            inst->read_write_complex = encode(parts.read_write_complex, what);
+            inst->write_only_primitive = encode(parts.write_only_primitive, what);
+            inst->write_only_complex = encode(parts.write_only_complex, what);
+            const auto total = inst->read_write_primitive.size() + inst->read_write_complex.size() +
+                               inst->write_only_primitive.size() + inst->write_only_complex.size();
+            if (total > options_.max_bag_bytes)
+                fail(errc::value_too_large, "instance data encodes to " + std::to_string(total) +
+                                                " bytes, more than max_bag_bytes (" + std::to_string(options_.max_bag_bytes) + ")");
+            inst->initialized = true;
+            inst->pending_timer = cmd.pending_timer ? std::optional<timestamp>(now_ + *cmd.pending_timer) : std::nullopt;
+            inst->ready_to_run = cmd.ready_to_run;
+            inst->execution_status = cmd.execution_status;
+            inst->blocking_bookmarks = cmd.blocking_bookmarks;
+            inst->last_machine_run_on = options_.machine_name;
+        }
+        switch (cmd.suspension) {
+            case commands::suspension_change::none: break;
+            case commands::suspension_change::suspend:
+                inst->suspended = true;
+                inst->suspension_reason = cmd.suspension_reason;
+                inst->suspension_exception_name = cmd.suspension_exception_name;
+                break;
+            case commands::suspension_change::unsuspend:
+                inst->suspended = false;
+                inst->suspension_reason.clear();
+                inst->suspension_exception_name.clear();
+                break;
+        }
+        auto metadata = decode(inst->metadata, "instance " + to_string(id) + " metadata");
+        if (!cmd.instance_metadata_changes.empty()) {
+            apply_changes(metadata, cmd.instance_metadata_changes);
+            metadata = readable_part(metadata);  // write-only metadata is not stored, as in the original
+            inst->metadata = encode(metadata, "instance metadata");
+        }
+
+        const bool release = cmd.unlock_instance || cmd.complete_instance;
+        inst->completed = cmd.complete_instance;
+        inst->lock_owner = release ? std::nullopt : std::optional<uuid>(me());
+        inst->last_updated = now_;
+        associate_keys(id, cmd.instance_keys_to_associate);
+        for (const auto& k : cmd.instance_keys_to_complete) {
+            auto key = owned_key(id, k);
+            key.associated = false;
+            tx_.put(key);
+        }
+        for (const auto& k : cmd.instance_keys_to_free) tx_.erase_key(owned_key(id, k).id);
+        if (cmd.unlock_instance && !cmd.complete_instance) queue_if_due(*inst);
+        tx_.put(*inst);
+
+        v.lock_version = release ? -1 : inst->version;
+        v.state = state_of(*inst);
+        if (cmd.instance_data) {
+            v.data = readable_part(*cmd.instance_data);
+            v.data_consistency = value_consistency::none;
+        }
+        v.metadata = std::move(metadata);
+        v.metadata_consistency = value_consistency::none;
+        report_keys(id);
+    }
+
+    void execute(const commands::try_load_runnable_workflow&) {
+        const auto owner = require_live_owner();
+        if (!owner.workflow_host_type)
+            fail(errc::invalid_command, "try_load_runnable_workflow requires an owner created with a workflow host type");
+        const auto id = tx_.base().first_runnable(now_, filter_of(owner));
+        if (!id) return;  // nothing runnable: an empty result, not an error
+        load_by_instance(*id, false, false, -1);
+    }
+
+    void execute(const commands::query_activatable_workflows&) {
+        const auto owner = require_live_owner();
+        const auto owners = tx_.base().all_owners();
+        for (const auto& [host_type, count] : tx_.base().due_runnable_by_host_type(now_)) {
+            const bool served_here = std::any_of(owners.begin(), owners.end(), [&](const owner_record& o) {
+                return o.lease_expires > now_ && o.machine_name == owner.machine_name && o.workflow_host_type == host_type;
+            });
+            if (!served_here) out_.view.activatable_workflows.push_back({host_type, count});
+        }
+    }
+
+    transaction tx_;
+    const store_options& options_;
+    const command_request& request_;
+    command_outcome& out_;
+    const timestamp now_;
+};
+
+}  // namespace
+
+error_code run_engine_command(record_store& records, const store_options& options, const command_request& request,
+                              command_outcome& outcome) {
+    try {
+        const auto guard = records.lock_exclusive();
+        engine(records, options, request, outcome).run();
+        return {};
+    } catch (const record_error& e) {
+        outcome.view = instance_view{};
+        outcome.diag.message = e.what();
+        return make_error_code(e.code());
+    } catch (const std::bad_alloc&) {
+        throw;
+    } catch (const std::exception& e) {
+        // Codec or library failures that are not the caller's fault: report, commit nothing.
+        outcome.view = instance_view{};
+        outcome.diag.message = std::string("store failure: ") + e.what();
+        return make_error_code(errc::store_unavailable);
+    }
+}
+
+}  // namespace durable::detail

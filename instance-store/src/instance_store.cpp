@@ -1,0 +1,234 @@
+#include "store_core.hpp"
+
+#include <durable/store_error.hpp>
+
+#include <boost/asio/append.hpp>
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <thread>
+#include <unistd.h>
+
+namespace durable {
+
+namespace {
+
+std::string host_name() {
+    char buffer[256] = {};
+    if (::gethostname(buffer, sizeof buffer - 1) != 0) return "localhost";
+    return buffer;
+}
+
+store_options completed_options(store_options options) {
+    options.validate();
+    if (options.machine_name.empty()) options.machine_name = host_name();
+    if (!options.clock) options.clock = default_store_clock();
+    return options;
+}
+
+/// One async_execute: prepare, run (retrying a locked load per policy), bind, complete.
+class execute_op : public std::enable_shared_from_this<execute_op> {
+public:
+    execute_op(std::shared_ptr<detail::store_core> core, std::shared_ptr<detail::handle_state> hs, diagnostics* diag_out,
+               asio::any_completion_handler<execute_signature> handler)
+        : core_(std::move(core)), hs_(std::move(hs)), diag_out_(diag_out), handler_(std::move(handler)),
+          retry_timer_(core_->strand), started_(std::chrono::steady_clock::now()) {}
+
+    void start(commands::command cmd) {
+        error_code ec;
+        diagnostics diag;
+        if (!core_->prepare(*hs_, cmd, request_, diag, ec)) return finish(ec, {}, std::move(diag));
+        prepared_ = true;
+        auto slot = asio::get_associated_cancellation_slot(handler_);
+        if (slot.is_connected()) {
+            slot.assign([weak = weak_from_this()](asio::cancellation_type) {
+                if (auto self = weak.lock())
+                    asio::post(self->core_->strand, [self] {
+                        self->cancelled_ = true;
+                        self->retry_timer_.cancel();
+                    });
+            });
+        }
+        attempt();
+    }
+
+private:
+    void attempt() {
+        ++attempts_;
+        core_->async_run(
+            request_, asio::bind_executor(core_->strand, [self = shared_from_this()](error_code ec, command_outcome out) {
+                self->on_result(ec, std::move(out));
+            }));
+    }
+
+    void on_result(error_code ec, command_outcome out) {
+        if (!cancelled_) {
+            if (auto delay = core_->locked_retry_delay(request_.command, ec, attempts_,
+                                                       std::chrono::steady_clock::now() - started_)) {
+                retry_timer_.expires_after(*delay);
+                retry_timer_.async_wait([self = shared_from_this(), ec, out = std::move(out)](error_code wait_ec) mutable {
+                    if (wait_ec || self->cancelled_) return self->finish_run(asio::error::operation_aborted, std::move(out));
+                    self->attempt();
+                });
+                return;
+            }
+        }
+        finish_run(ec, std::move(out));
+    }
+
+    void finish_run(error_code ec, command_outcome out) {
+        if (ec == asio::error::operation_aborted) {
+            out.diag.message = "cancelled while waiting to retry a locked instance";
+            out.view = instance_view{};
+        }
+        auto view = core_->complete(*hs_, request_, ec, out);
+        finish(ec, std::move(view), std::move(out.diag));
+    }
+
+    void finish(error_code ec, instance_view view, diagnostics diag) {
+        if (!prepared_) {
+            std::scoped_lock lock(hs_->mutex);
+            hs_->last_diagnostics = diag;
+        }
+        if (diag_out_ != nullptr) *diag_out_ = std::move(diag);
+        asio::get_associated_cancellation_slot(handler_).clear();
+        asio::post(core_->executor, asio::append(std::move(handler_), ec, std::move(view)));
+    }
+
+    std::shared_ptr<detail::store_core> core_;
+    std::shared_ptr<detail::handle_state> hs_;
+    diagnostics* diag_out_;
+    asio::any_completion_handler<execute_signature> handler_;
+    command_request request_;
+    asio::steady_timer retry_timer_;
+    const std::chrono::steady_clock::time_point started_;
+    int attempts_ = 0;
+    bool prepared_ = false;
+    bool cancelled_ = false;
+};
+
+}  // namespace
+
+instance_store::instance_store(executor_type executor, store_options options)
+    : core_(std::make_shared<detail::store_core>(this, executor, completed_options(std::move(options)))) {}
+
+instance_store::~instance_store() { shut_down(); }
+
+void instance_store::shut_down() noexcept {
+    if (core_->store == nullptr) return;
+    core_->store = nullptr;
+    // Timers and waiters live on the strand; the store is destroyed from its executor or after
+    // the io_context stopped (see Object lifetimes), so no handler runs concurrently.
+    core_->shut_down();
+}
+
+instance_store::executor_type instance_store::get_executor() const noexcept { return core_->executor; }
+const store_options& instance_store::options() const noexcept { return core_->options; }
+
+instance_handle instance_store::create_instance_handle() { return create_instance_handle(default_instance_owner()); }
+
+instance_handle instance_store::create_instance_handle(const instance_owner& owner) {
+    auto hs = std::make_shared<detail::handle_state>(core_);
+    hs->owner = owner.state_;
+    return instance_handle(std::move(hs));
+}
+
+instance_handle instance_store::create_instance_handle(const uuid& instance_id) {
+    return create_instance_handle(default_instance_owner(), instance_id);
+}
+
+instance_handle instance_store::create_instance_handle(const instance_owner& owner, const uuid& instance_id) {
+    if (instance_id == nil_uuid) throw std::invalid_argument("create_instance_handle: the instance id must not be nil");
+    auto handle = create_instance_handle(owner);
+    handle.state_->instance_id = instance_id;
+    return handle;
+}
+
+void instance_store::set_default_instance_owner(instance_owner owner) {
+    std::scoped_lock lock(core_->mutex);
+    core_->default_owner = std::move(owner);
+}
+
+instance_owner instance_store::default_instance_owner() const {
+    std::scoped_lock lock(core_->mutex);
+    return core_->default_owner;
+}
+
+void instance_store::async_run_command(command_request request,
+                                       asio::any_completion_handler<void(error_code, command_outcome)> handler) {
+    asio::post(core_->executor, [core = core_, request = std::move(request), handler = std::move(handler)]() mutable {
+        command_outcome outcome;
+        error_code ec = asio::error::operation_aborted;
+        if (core->store != nullptr) ec = core->store->run_command(request, outcome);
+        asio::post(core->executor, asio::append(std::move(handler), ec, std::move(outcome)));
+    });
+}
+
+void instance_store::initiate_execute(instance_handle handle, commands::command cmd, diagnostics* diag,
+                                      asio::any_completion_handler<execute_signature> handler) {
+    if (!handle.state_) {
+        if (diag != nullptr) *diag = diagnostics{commands::command_name(cmd), "empty instance_handle", {}, {}, {}, {}, {}, -1, {}};
+        asio::post(core_->executor, asio::append(std::move(handler), make_error_code(errc::invalid_handle), instance_view{}));
+        return;
+    }
+    std::make_shared<execute_op>(core_, handle.state_, diag, std::move(handler))->start(std::move(cmd));
+}
+
+void instance_store::initiate_wait_for_events(instance_handle handle,
+                                              asio::any_completion_handler<events_signature> handler) {
+    std::shared_ptr<detail::owner_state> owner;
+    if (handle.state_) {
+        std::scoped_lock lock(handle.state_->mutex);
+        owner = handle.state_->owner;
+    }
+    if (!owner) {
+        asio::post(core_->executor, asio::append(std::move(handler), make_error_code(errc::invalid_handle),
+                                                 std::vector<persistence_event>{}));
+        return;
+    }
+    asio::post(core_->strand, [core = core_, owner, handler = std::move(handler)]() mutable {
+        core->add_waiter(owner, std::move(handler));
+    });
+}
+
+instance_view instance_store::execute_sync(instance_handle handle, commands::command cmd) {
+    error_code ec;
+    diagnostics diag;
+    auto view = execute_sync(std::move(handle), std::move(cmd), ec, diag);
+    throw_if_error(ec, diag);
+    return view;
+}
+
+instance_view instance_store::execute_sync(instance_handle handle, commands::command cmd, error_code& ec,
+                                           diagnostics& diag) {
+    ec.clear();
+    if (!handle.state_) {
+        ec = errc::invalid_handle;
+        diag = diagnostics{};
+        diag.command = commands::command_name(cmd);
+        diag.message = "empty instance_handle";
+        return {};
+    }
+    auto& hs = *handle.state_;
+    command_request request;
+    if (!core_->prepare(hs, cmd, request, diag, ec)) {
+        std::scoped_lock lock(hs.mutex);
+        hs.last_diagnostics = diag;
+        return {};
+    }
+    const auto started = std::chrono::steady_clock::now();
+    command_outcome outcome;
+    for (int attempt = 1;; ++attempt) {
+        outcome = command_outcome{};
+        ec = run_command(request, outcome);
+        const auto delay = core_->locked_retry_delay(request.command, ec, attempt, std::chrono::steady_clock::now() - started);
+        if (!delay) break;
+        std::this_thread::sleep_for(*delay);
+    }
+    auto view = core_->complete(hs, request, ec, outcome);
+    diag = std::move(outcome.diag);
+    return view;
+}
+
+}  // namespace durable

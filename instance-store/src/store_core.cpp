@@ -1,0 +1,393 @@
+// Handle binding, locked-instance retry and the owner's background tasks (lease renewal, lock
+// recovery, runnable detection), shared by every store.
+
+#include "store_core.hpp"
+
+#include <durable/commands/validation.hpp>
+
+#include <boost/asio/append.hpp>
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/post.hpp>
+
+#include <random>
+
+namespace durable::detail {
+
+store_core::store_core(instance_store* s, asio::any_io_executor ex, store_options opts)
+    : store(s), executor(ex), strand(asio::make_strand(ex)), options(std::move(opts)), renew_timer(strand),
+      detect_timer(strand) {}
+
+void store_core::async_run(command_request request,
+                           asio::any_completion_handler<void(error_code, command_outcome)> handler) {
+    if (store == nullptr) {
+        asio::post(executor, asio::append(std::move(handler), error_code(asio::error::operation_aborted), command_outcome{}));
+        return;
+    }
+    store->async_run_command(std::move(request), std::move(handler));
+}
+
+void store_core::run_internal(const std::shared_ptr<owner_state>& for_owner, commands::command cmd,
+                              run_callback callback) {
+    if (shut || store == nullptr) return;
+    command_request request;
+    request.command = std::move(cmd);
+    request.owner_id = for_owner->id;
+    async_run(std::move(request),
+                             asio::bind_executor(strand, [self = shared_from_this(), callback = std::move(callback)](
+                                                             error_code ec, command_outcome outcome) {
+                                 if (!self->shut) callback(ec, std::move(outcome));
+                             }));
+}
+
+// ---- handle bookkeeping -------------------------------------------------------------------
+
+bool store_core::prepare(handle_state& hs, const commands::command& cmd, command_request& request, diagnostics& diag,
+                         error_code& ec) {
+    diag.clear();
+    diag.command = commands::command_name(cmd);
+    auto failed = [&](errc code, std::string message) {
+        ec = code;
+        diag.message = std::move(message);
+        return false;
+    };
+
+    std::scoped_lock lock(hs.mutex);
+    if (hs.core.lock().get() != this) return failed(errc::invalid_handle, "the handle belongs to another store");
+    if (!hs.valid) return failed(errc::invalid_handle, "the handle was freed, completed, or doomed by a lost lock");
+    if (hs.busy) return failed(errc::handle_busy, "another command is still running on this handle");
+    if (hs.owner && !hs.owner->valid)
+        return failed(errc::owner_lease_expired,
+                      "owner " + to_string(hs.owner->id) + " was lost (deleted or lease expired); create a new owner");
+    if (std::holds_alternative<commands::create_workflow_owner>(cmd)) {
+        std::scoped_lock store_lock(mutex);
+        if (owner && owner->valid)
+            return failed(errc::invalid_command, "this store object already has a live owner (" + to_string(owner->id) +
+                                                     "); the original supports one owner per store");
+    }
+
+    std::string why;
+    if (auto invalid = commands::validate(cmd, {hs.owner != nullptr, hs.instance_id.has_value(), hs.lock_version >= 0}, why))
+        return failed(errc::invalid_command, why);
+
+    // Two handles of one owner may not both hold an instance's lock.
+    if (hs.owner && hs.instance_id && hs.lock_version < 0) {
+        std::scoped_lock owner_lock(hs.owner->mutex);
+        auto it = hs.owner->lock_holders.find(*hs.instance_id);
+        if (it != hs.owner->lock_holders.end() && !it->second.expired()) {
+            diag.instance_id = hs.instance_id;
+            return failed(errc::handle_conflict, "another handle of this owner holds the lock on this instance");
+        }
+    }
+
+    request.command = cmd;
+    request.owner_id = hs.owner ? std::optional<uuid>(hs.owner->id) : std::nullopt;
+    request.instance_id = hs.instance_id;
+    request.lock_version = hs.lock_version;
+    hs.busy = true;
+    return true;
+}
+
+namespace {
+bool binds_instance(const commands::command& cmd) {
+    return std::holds_alternative<commands::load_workflow>(cmd) ||
+           std::holds_alternative<commands::load_workflow_by_instance_key>(cmd) ||
+           std::holds_alternative<commands::save_workflow>(cmd) ||
+           std::holds_alternative<commands::try_load_runnable_workflow>(cmd);
+}
+}  // namespace
+
+instance_view store_core::complete(handle_state& hs, const command_request& request, error_code& ec,
+                                   command_outcome& outcome) {
+    std::shared_ptr<owner_state> lost_owner;
+    std::shared_ptr<owner_state> created_owner;
+    bool runnable_empty = false;
+    instance_view view;
+    {
+        std::scoped_lock lock(hs.mutex);
+        hs.busy = false;
+        auto unbind_lock = [&hs] {
+            if (hs.owner && hs.instance_id && hs.lock_version >= 0) {
+                std::scoped_lock owner_lock(hs.owner->mutex);
+                hs.owner->lock_holders.erase(*hs.instance_id);
+            }
+            hs.lock_version = -1;
+        };
+
+        if (ec) {
+            if (ec == condition::lock_lost) {  // the original frees the handle on a lost lock
+                unbind_lock();
+                hs.valid = false;
+            }
+            if (ec == condition::owner_invalid && hs.owner) lost_owner = hs.owner;
+        } else if (const auto* create = std::get_if<commands::create_workflow_owner>(&request.command)) {
+            hs.owner = std::make_shared<owner_state>(*outcome.view.owner_id, create->workflow_host_type,
+                                                     create->activation_service);
+            created_owner = hs.owner;
+        } else if (std::holds_alternative<commands::delete_workflow_owner>(request.command)) {
+            lost_owner = hs.owner;
+            hs.valid = false;
+        } else if (binds_instance(request.command)) {
+            if (outcome.view.instance_id) {
+                const uuid id = *outcome.view.instance_id;
+                if (!hs.instance_id) hs.instance_id = id;
+                if (outcome.view.lock_version >= 0) {
+                    std::scoped_lock owner_lock(hs.owner->mutex);
+                    auto& holder = hs.owner->lock_holders[id];
+                    const auto current = holder.lock();
+                    if (current && current.get() != &hs) {
+                        ec = errc::handle_conflict;
+                        outcome.diag.instance_id = id;
+                        outcome.diag.message = "another handle of this owner holds the lock on this instance";
+                        hs.instance_id.reset();
+                        outcome.view = instance_view{};
+                    } else {
+                        holder = hs.weak_from_this();
+                        hs.lock_version = outcome.view.lock_version;
+                    }
+                } else {
+                    unbind_lock();  // unlocked or completed: the handle's work is done
+                    hs.valid = false;
+                }
+            } else if (std::holds_alternative<commands::try_load_runnable_workflow>(request.command)) {
+                runnable_empty = true;
+            }
+        }
+        if (!ec) {
+            view = std::move(outcome.view);
+            view.owner_id = hs.owner ? std::optional<uuid>(hs.owner->id) : std::nullopt;
+            view.instance_id = hs.instance_id;
+            view.lock_version = hs.lock_version;
+        }
+        outcome.diag.command = commands::command_name(request.command);
+        hs.last_diagnostics = ec ? outcome.diag : diagnostics{};
+    }
+
+    if (created_owner) {
+        {
+            std::scoped_lock lock(mutex);
+            owner = created_owner;
+        }
+        asio::post(strand, [self = shared_from_this(), created_owner] { self->owner_created(created_owner); });
+    }
+    if (lost_owner) {
+        const errc why = ec ? static_cast<errc>(ec.value()) : errc::owner_not_found;
+        asio::post(strand, [self = shared_from_this(), lost_owner, why] { self->owner_gone(lost_owner, why); });
+    }
+    if (runnable_empty) {
+        auto current_owner = hs.owner;
+        asio::post(strand, [self = shared_from_this(), current_owner] { self->runnable_search_came_up_empty(current_owner); });
+    }
+    return view;
+}
+
+std::optional<std::chrono::milliseconds> store_core::locked_retry_delay(const commands::command& cmd, error_code ec,
+                                                                        int attempt,
+                                                                        std::chrono::steady_clock::duration elapsed) {
+    using namespace std::chrono;
+    if (ec != errc::instance_locked || options.locked_retry == locked_instance_retry::none) return std::nullopt;
+    if (!std::holds_alternative<commands::load_workflow>(cmd) &&
+        !std::holds_alternative<commands::load_workflow_by_instance_key>(cmd))
+        return std::nullopt;
+    milliseconds delay{5000};
+    if (options.locked_retry == locked_instance_retry::aggressive) {
+        // 100 ms x random integer in [1, 2^(n+1) - 1) for attempt n >= 1, capped at 10 s.
+        thread_local std::mt19937_64 rng{std::random_device{}()};
+        const int n = std::min(attempt, 20);
+        std::uniform_int_distribution<std::int64_t> pick(1, (std::int64_t{1} << (n + 1)) - 2);
+        delay = std::min(milliseconds{100 * pick(rng)}, milliseconds{10'000});
+    }
+    if (elapsed + delay > options.locked_retry_timeout) return std::nullopt;
+    return delay;
+}
+
+void store_core::schedule_unlock(std::shared_ptr<owner_state> for_owner, uuid instance_id, std::int64_t version,
+                                 int attempt) {
+    asio::post(strand, [self = shared_from_this(), for_owner, instance_id, version, attempt] {
+        if (!for_owner->valid) return;  // the lock is void with its owner
+        self->run_internal(for_owner, commands::unlock_instance{instance_id, version},
+                           [self, for_owner, instance_id, version, attempt](error_code ec, command_outcome) {
+                               constexpr int max_attempts = 5;
+                               if (!ec || attempt + 1 >= max_attempts) return;
+                               auto timer = std::make_shared<asio::steady_timer>(self->strand);
+                               timer->expires_after(std::chrono::seconds{1} * (1 << attempt));
+                               timer->async_wait([self, timer, for_owner, instance_id, version, attempt](error_code wait_ec) {
+                                   if (!wait_ec && !self->shut)
+                                       self->schedule_unlock(for_owner, instance_id, version, attempt + 1);
+                               });
+                           });
+    });
+}
+
+// ---- owner lifecycle and background tasks (strand) ------------------------------------------
+
+void store_core::owner_created(std::shared_ptr<owner_state> created) {
+    if (shut) return;
+    signalled.clear();
+    detecting = false;
+    if (!options.run_background_tasks) return;
+    schedule_renewal();
+    if (created->host_type || created->activation_service) start_detection();
+}
+
+void store_core::owner_gone(const std::shared_ptr<owner_state>& gone, errc why) {
+    gone->valid = false;
+    {
+        std::scoped_lock lock(mutex);
+        if (owner != gone) return;
+    }
+    renew_timer.cancel();
+    detect_timer.cancel();
+    detecting = false;
+    signalled.clear();
+    auto pending = std::move(waiters);
+    waiters.clear();
+    for (auto& w : pending) complete_waiter(std::move(w.handler), why, {});
+}
+
+void store_core::runnable_search_came_up_empty(const std::shared_ptr<owner_state>& searcher) {
+    {
+        std::scoped_lock lock(mutex);
+        if (shut || owner != searcher || !searcher->valid) return;
+    }
+    reset(persistence_event::has_runnable_workflow);
+    if (options.run_background_tasks) start_detection();
+}
+
+void store_core::schedule_renewal() {
+    const auto period = std::min(options.host_lock_renewal_period, std::chrono::seconds{30});
+    renew_timer.expires_after(period);
+    renew_timer.async_wait([self = shared_from_this()](error_code ec) {
+        std::shared_ptr<owner_state> current;
+        {
+            std::scoped_lock lock(self->mutex);
+            current = self->owner;
+        }
+        if (ec || self->shut || !current || !current->valid) return;
+        self->run_internal(current, commands::extend_lock{}, [self, current](error_code renew_ec, command_outcome) {
+            if (renew_ec == condition::owner_invalid) {
+                self->owner_gone(current, static_cast<errc>(renew_ec.value()));
+                return;
+            }
+            // Errors other than a lost owner (a store blip) are retried at the next period;
+            // the lease outlasts one missed renewal by 30 s.
+            self->run_internal(current, commands::recover_instance_locks{}, [](error_code, command_outcome) {});
+            self->schedule_renewal();
+        });
+    });
+}
+
+void store_core::start_detection() {
+    if (detecting) return;
+    detecting = true;
+    detect_once();
+}
+
+void store_core::arm_detection(std::chrono::steady_clock::duration delay) {
+    detect_timer.expires_after(delay);
+    detect_timer.async_wait([self = shared_from_this()](error_code ec) {
+        if (ec || self->shut) return;
+        self->detect_once();
+    });
+}
+
+void store_core::detect_once() {
+    std::shared_ptr<owner_state> current;
+    {
+        std::scoped_lock lock(mutex);
+        current = owner;
+    }
+    if (shut || !current || !current->valid) {
+        detecting = false;
+        return;
+    }
+    const auto period = std::chrono::steady_clock::duration(options.runnable_instances_detection_period);
+    if (current->activation_service) {
+        run_internal(current, commands::query_activatable_workflows{}, [this, current, period](error_code ec, command_outcome out) {
+            if (!ec && !out.view.activatable_workflows.empty()) {
+                signal(persistence_event::has_activatable_workflow);
+                detecting = false;
+                return;
+            }
+            reset(persistence_event::has_activatable_workflow);
+            arm_detection(period);
+        });
+        return;
+    }
+    run_internal(current, commands::detect_runnable_instances{}, [this, current, period](error_code ec, command_outcome out) {
+        if (ec) {
+            if (ec == condition::owner_invalid) {
+                owner_gone(current, static_cast<errc>(ec.value()));
+                return;
+            }
+            arm_detection(period);
+            return;
+        }
+        const auto& next = out.view.next_runnable_time;
+        if (next && out.view.store_time && *next <= *out.view.store_time) {
+            // Signal and stop polling until a try-load finds nothing (the original's rhythm).
+            signal(persistence_event::has_runnable_workflow);
+            detecting = false;
+            return;
+        }
+        reset(persistence_event::has_runnable_workflow);
+        auto delay = period;
+        if (next && out.view.store_time) delay = std::min(delay, std::chrono::steady_clock::duration(*next - *out.view.store_time));
+        arm_detection(delay);
+    });
+}
+
+void store_core::signal(persistence_event e) {
+    signalled.insert(e);
+    std::vector<persistence_event> events(signalled.begin(), signalled.end());
+    auto pending = std::move(waiters);
+    waiters.clear();
+    for (auto& w : pending) complete_waiter(std::move(w.handler), {}, events);
+}
+
+void store_core::reset(persistence_event e) { signalled.erase(e); }
+
+void store_core::add_waiter(std::shared_ptr<owner_state> waiting_owner,
+                            asio::any_completion_handler<events_signature> handler) {
+    if (shut) return complete_waiter(std::move(handler), asio::error::operation_aborted, {});
+    if (!waiting_owner->valid) return complete_waiter(std::move(handler), errc::owner_lease_expired, {});
+    {
+        std::scoped_lock lock(mutex);
+        if (owner != waiting_owner) return complete_waiter(std::move(handler), errc::invalid_handle, {});
+    }
+    if (!signalled.empty()) return complete_waiter(std::move(handler), {}, {signalled.begin(), signalled.end()});
+
+    const std::uint64_t id = next_waiter_id++;
+    auto slot = asio::get_associated_cancellation_slot(handler);
+    waiters.push_back({id, std::move(handler)});
+    if (slot.is_connected()) {
+        slot.assign([weak = weak_from_this(), id](asio::cancellation_type) {
+            auto self = weak.lock();
+            if (!self) return;
+            asio::post(self->strand, [self, id] {
+                auto it = std::find_if(self->waiters.begin(), self->waiters.end(), [id](const waiter& w) { return w.id == id; });
+                if (it == self->waiters.end()) return;
+                auto h = std::move(it->handler);
+                self->waiters.erase(it);
+                self->complete_waiter(std::move(h), asio::error::operation_aborted, {});
+            });
+        });
+    }
+}
+
+void store_core::complete_waiter(asio::any_completion_handler<events_signature> handler, error_code ec,
+                                 std::vector<persistence_event> events) {
+    asio::get_associated_cancellation_slot(handler).clear();
+    asio::post(executor, asio::append(std::move(handler), ec, std::move(events)));
+}
+
+void store_core::shut_down() {
+    store = nullptr;
+    shut = true;
+    renew_timer.cancel();
+    detect_timer.cancel();
+    auto pending = std::move(waiters);
+    waiters.clear();
+    for (auto& w : pending) complete_waiter(std::move(w.handler), asio::error::operation_aborted, {});
+}
+
+}  // namespace durable::detail

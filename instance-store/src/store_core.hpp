@@ -1,0 +1,106 @@
+#pragma once
+// Internal state behind instance_store, instance_handle and instance_owner. Shared-owned so that
+// background timers and pending operations can outlive a store safely: once the store is shut
+// down, they see `store == nullptr` and finish without touching it.
+
+#include <durable/instance_store.hpp>
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+
+#include <atomic>
+#include <functional>
+#include <cstdint>
+#include <list>
+#include <map>
+#include <mutex>
+#include <set>
+
+namespace durable::detail {
+
+struct owner_state {
+    owner_state(uuid owner_id, std::optional<name> host, bool activation)
+        : id(owner_id), host_type(std::move(host)), activation_service(activation) {}
+
+    const uuid id;
+    const std::optional<name> host_type;
+    const bool activation_service;
+    std::atomic<bool> valid{true};
+
+    std::mutex mutex;
+    /// Instance -> the handle of this owner that holds its lock (the original's BoundHandles).
+    std::map<uuid, std::weak_ptr<handle_state>> lock_holders;
+};
+
+struct handle_state : std::enable_shared_from_this<handle_state> {
+    explicit handle_state(std::weak_ptr<store_core> c) : core(std::move(c)) {}
+
+    const std::weak_ptr<store_core> core;
+    mutable std::mutex mutex;
+    std::shared_ptr<owner_state> owner;
+    std::optional<uuid> instance_id;
+    std::int64_t lock_version = -1;
+    bool valid = true;
+    bool busy = false;
+    diagnostics last_diagnostics;
+};
+
+struct store_core : std::enable_shared_from_this<store_core> {
+    store_core(instance_store* s, asio::any_io_executor ex, store_options opts);
+
+    using run_callback = std::function<void(error_code, command_outcome)>;
+
+    /// Forwards to the store's provider; fails with operation_aborted once shut down.
+    void async_run(command_request request, asio::any_completion_handler<void(error_code, command_outcome)> handler);
+
+    /// Runs an internal command for `owner` through the store; the callback runs on the strand.
+    /// Does nothing once the store is shut down.
+    void run_internal(const std::shared_ptr<owner_state>& owner, commands::command cmd, run_callback callback);
+
+    // Handle bookkeeping shared by the sync and async paths.
+    bool prepare(handle_state& hs, const commands::command& cmd, command_request& request, diagnostics& diag,
+                 error_code& ec);
+    instance_view complete(handle_state& hs, const command_request& request, error_code& ec, command_outcome& outcome);
+    std::optional<std::chrono::milliseconds> locked_retry_delay(const commands::command& cmd, error_code ec, int attempt,
+                                                                std::chrono::steady_clock::duration elapsed);
+    void schedule_unlock(std::shared_ptr<owner_state> owner, uuid instance_id, std::int64_t version, int attempt = 0);
+
+    // Owner lifecycle and background tasks; all on the strand.
+    void owner_created(std::shared_ptr<owner_state> owner);
+    void owner_gone(const std::shared_ptr<owner_state>& owner, errc why);
+    void runnable_search_came_up_empty(const std::shared_ptr<owner_state>& owner);
+    void schedule_renewal();
+    void start_detection();
+    void detect_once();
+    void arm_detection(std::chrono::steady_clock::duration delay);
+    void signal(persistence_event e);
+    void reset(persistence_event e);
+    void add_waiter(std::shared_ptr<owner_state> owner, asio::any_completion_handler<events_signature> handler);
+    void complete_waiter(asio::any_completion_handler<events_signature> handler, error_code ec,
+                         std::vector<persistence_event> events);
+    void shut_down();
+
+    instance_store* store;  // null once shut down; touched only on the strand or under mutex
+    asio::any_io_executor executor;
+    asio::strand<asio::any_io_executor> strand;
+    const store_options options;
+
+    std::mutex mutex;  // guards owner and default_owner
+    std::shared_ptr<owner_state> owner;
+    instance_owner default_owner;
+
+    // Strand-only state.
+    bool shut = false;
+    asio::steady_timer renew_timer;
+    asio::steady_timer detect_timer;
+    bool detecting = false;
+    std::set<persistence_event> signalled;
+    struct waiter {
+        std::uint64_t id;
+        asio::any_completion_handler<events_signature> handler;
+    };
+    std::list<waiter> waiters;
+    std::uint64_t next_waiter_id = 1;
+};
+
+}  // namespace durable::detail

@@ -187,8 +187,17 @@ void instance_store::initiate_wait_for_events(instance_handle handle,
                                                  std::vector<persistence_event>{}));
         return;
     }
-    asio::post(core_->strand, [core = core_, owner, handler = std::move(handler)]() mutable {
-        core->add_waiter(owner, std::move(handler));
+    // The slot is connected now, at initiation, and the cancellation is posted to the strand
+    // after the registration, so a cancellation emitted right away is never lost.
+    const std::uint64_t id = core_->next_waiter_id++;
+    auto slot = asio::get_associated_cancellation_slot(handler);
+    if (slot.is_connected()) {
+        slot.assign([weak = std::weak_ptr<detail::store_core>(core_), id](asio::cancellation_type) {
+            if (auto core = weak.lock()) asio::post(core->strand, [core, id] { core->cancel_waiter(id); });
+        });
+    }
+    asio::post(core_->strand, [core = core_, id, owner, handler = std::move(handler)]() mutable {
+        core->add_waiter(id, owner, std::move(handler));
     });
 }
 

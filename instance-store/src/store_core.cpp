@@ -170,6 +170,7 @@ instance_view store_core::complete(handle_state& hs, const command_request& requ
         asio::post(strand, [self = shared_from_this(), created_owner] { self->owner_created(created_owner); });
     }
     if (lost_owner) {
+        lost_owner->valid = false;  // at once, so the caller sees it when its handler runs
         const errc why = ec ? static_cast<errc>(ec.value()) : errc::owner_not_found;
         asio::post(strand, [self = shared_from_this(), lost_owner, why] { self->owner_gone(lost_owner, why); });
     }
@@ -346,7 +347,7 @@ void store_core::signal(persistence_event e) {
 
 void store_core::reset(persistence_event e) { signalled.erase(e); }
 
-void store_core::add_waiter(std::shared_ptr<owner_state> waiting_owner,
+void store_core::add_waiter(std::uint64_t id, std::shared_ptr<owner_state> waiting_owner,
                             asio::any_completion_handler<events_signature> handler) {
     if (shut) return complete_waiter(std::move(handler), asio::error::operation_aborted, {});
     if (!waiting_owner->valid) return complete_waiter(std::move(handler), errc::owner_lease_expired, {});
@@ -356,22 +357,20 @@ void store_core::add_waiter(std::shared_ptr<owner_state> waiting_owner,
     }
     if (!signalled.empty()) return complete_waiter(std::move(handler), {}, {signalled.begin(), signalled.end()});
 
-    const std::uint64_t id = next_waiter_id++;
-    auto slot = asio::get_associated_cancellation_slot(handler);
+    if (cancelled_waiters.erase(id) != 0) return complete_waiter(std::move(handler), asio::error::operation_aborted, {});
     waiters.push_back({id, std::move(handler)});
-    if (slot.is_connected()) {
-        slot.assign([weak = weak_from_this(), id](asio::cancellation_type) {
-            auto self = weak.lock();
-            if (!self) return;
-            asio::post(self->strand, [self, id] {
-                auto it = std::find_if(self->waiters.begin(), self->waiters.end(), [id](const waiter& w) { return w.id == id; });
-                if (it == self->waiters.end()) return;
-                auto h = std::move(it->handler);
-                self->waiters.erase(it);
-                self->complete_waiter(std::move(h), asio::error::operation_aborted, {});
-            });
-        });
+}
+
+void store_core::cancel_waiter(std::uint64_t id) {
+    auto it = std::find_if(waiters.begin(), waiters.end(), [id](const waiter& w) { return w.id == id; });
+    if (it == waiters.end()) {
+        // Not registered yet (or already completed): remember, so add_waiter completes it.
+        cancelled_waiters.insert(id);
+        return;
     }
+    auto h = std::move(it->handler);
+    waiters.erase(it);
+    complete_waiter(std::move(h), asio::error::operation_aborted, {});
 }
 
 void store_core::complete_waiter(asio::any_completion_handler<events_signature> handler, error_code ec,

@@ -75,7 +75,9 @@ struct store_core : std::enable_shared_from_this<store_core> {
     void arm_detection(std::chrono::steady_clock::duration delay);
     void signal(persistence_event e);
     void reset(persistence_event e);
-    void add_waiter(std::shared_ptr<owner_state> owner, asio::any_completion_handler<events_signature> handler);
+    void add_waiter(std::uint64_t id, std::shared_ptr<owner_state> owner,
+                    asio::any_completion_handler<events_signature> handler);
+    void cancel_waiter(std::uint64_t id);
     void complete_waiter(asio::any_completion_handler<events_signature> handler, error_code ec,
                          std::vector<persistence_event> events);
     void shut_down();
@@ -100,7 +102,8 @@ struct store_core : std::enable_shared_from_this<store_core> {
         asio::any_completion_handler<events_signature> handler;
     };
     std::list<waiter> waiters;
-    std::uint64_t next_waiter_id = 1;
+    std::atomic<std::uint64_t> next_waiter_id{1};
+    std::set<std::uint64_t> cancelled_waiters;
 };
 
 }  // namespace durable::detail

@@ -1,0 +1,60 @@
+#pragma once
+// Running store operations to completion in tests, with the error, diagnostics and value
+// captured (the model is boostorg/mysql's network_result).
+
+#include <durable/instance_store.hpp>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/test/unit_test.hpp>
+
+#include <optional>
+#include <string>
+
+namespace durable::test {
+
+struct exec_result {
+    error_code ec;
+    diagnostics diag;
+    instance_view view;
+
+    /// Fails the test with the diagnostics when the command did not succeed.
+    const exec_result& require_ok() const {
+        BOOST_TEST_REQUIRE(!ec, "expected success, got " << ec.message() << " (" << ec.value() << "): " << diag.to_string());
+        return *this;
+    }
+    const exec_result& require_error(errc expected) const {
+        BOOST_TEST_REQUIRE(ec == make_error_code(expected),
+                           "expected " << make_error_code(expected).message() << ", got "
+                                       << (ec ? ec.message() : std::string("success")) << ": " << diag.to_string());
+        return *this;
+    }
+};
+
+/// Runs the io_context one handler at a time until `done` holds (background timers may keep
+/// the context busy forever, so run() would not return).
+template <class Predicate>
+void run_until(asio::io_context& ioc, Predicate done) {
+    ioc.restart();
+    while (!done()) {
+        if (ioc.run_one() == 0) {
+            BOOST_TEST_REQUIRE(done(), "io_context ran out of work before the operation completed");
+            return;
+        }
+    }
+}
+
+/// async_execute with a plain callback, run to completion.
+template <class Command>
+exec_result exec(asio::io_context& ioc, instance_store& store, const instance_handle& handle, Command cmd) {
+    exec_result result;
+    bool done = false;
+    store.async_execute(handle, std::move(cmd), result.diag, [&](error_code ec, instance_view view) {
+        result.ec = ec;
+        result.view = std::move(view);
+        done = true;
+    });
+    run_until(ioc, [&] { return done; });
+    return result;
+}
+
+}  // namespace durable::test

@@ -1,0 +1,28 @@
+#pragma once
+// Sample property bags that exercise every value kind and option.
+
+#include <durable/instance_value.hpp>
+
+namespace durable::test {
+
+inline property_bag every_kind_bag() {
+    using namespace std::chrono_literals;
+    property_bag bag;
+    const std::string ns = "urn:durable:test";
+    bag[{ns, "null"}] = instance_value(std::monostate{});
+    bag[{ns, "bool"}] = instance_value(true);
+    bag[{ns, "int64"}] = instance_value(std::int64_t{-9'007'199'254'740'993});
+    bag[{ns, "double"}] = instance_value(3.141592653589793);
+    bag[{ns, "string"}] = instance_value(std::string("grüße, \"quoted\" <xml> & \n newline"));
+    bag[{ns, "bytes"}] = instance_value(bytes{0, 1, 2, 0xff, 0x7f});
+    bag[{ns, "uuid"}] = instance_value(*parse_uuid("0f8fad5b-d9cb-469f-a165-70867728950e"));
+    bag[{ns, "timestamp"}] = instance_value(timestamp{duration{1'795'000'000'123'456}});
+    bag[{ns, "duration"}] = instance_value(duration{-90s});
+    bag[{ns, "name"}] = instance_value(name{"urn:other", "local"});
+    bag[{ns, "opaque"}] = instance_value(opaque{"application/json", bytes{'{', '}'}});
+    bag[{"", "optional"}] = instance_value(std::string("maybe"), value_options::optional);
+    bag[{"", "empty string"}] = instance_value(std::string());
+    return bag;
+}
+
+}  // namespace durable::test

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs the Debian packages durable needs, when any is missing. Boost 1.81 replaces the
+# default 1.74 packages (1.74 lacks any_completion_handler, deferred and per-operation
+# cancellation).
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config clang-14
+  libboost1.81-dev libboost-test1.81-dev
+  libpq-dev libpugixml-dev zlib1g-dev libzstd-dev
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all packages present"
+  exit 0
+fi
+echo "install-deps: installing ${missing[*]}"
+sudo_cmd=()
+[ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+"${sudo_cmd[@]}" apt-get update -qq
+DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"

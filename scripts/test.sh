@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The README's test command: installs what is missing, builds, and runs every test suite,
+# then builds and runs the unit and conformance suites again under ASan + UBSan.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/install-deps.sh
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "configure and build (RelWithDebInfo, g++)"
+cmake --preset default
+cmake --build --preset default
+
+step "run all tests"
+ctest --preset default
+
+step "build and run unit + conformance tests under ASan + UBSan"
+cmake --preset sanitize
+cmake --build --preset sanitize --target durable_unit_tests durable_conformance_memory
+ctest --preset sanitize -L "unit|conformance"
+
+step "all suites passed"

@@ -1,0 +1,59 @@
+#pragma once
+// xml_instance_store: the embedded default. One directory of human-readable XML files, no
+// server; the same command semantics and result codes as every other store.
+//
+//   store.xml                format version
+//   store.lock               file lock serialising commands across processes
+//   owners/<id>.xml          lease expiry, host type, identities, metadata
+//   instances/<id>.xml       version, lock owner, flags, timer, runnable time, data, metadata
+//   keys/<id>.xml            instance, state, metadata
+//   journal.xml              present only while a multi-file commit is being applied
+//
+// Every file is replaced atomically (temp file, fsync, rename, fsync of the directory); a
+// command that changes several files first writes a redo journal, so a crash leaves all of
+// its changes or none. Several processes may open one directory.
+
+#include <durable/instance_store.hpp>
+
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string_view>
+
+namespace durable::xml {
+
+inline constexpr int store_format_version = 1;
+
+struct xml_store_settings {
+    /// Create the directory (not its parents) when it does not exist.
+    bool create_if_missing = true;
+    /// Threads that run blocking file I/O off the io_context.
+    unsigned io_threads = 2;
+    /// Test hook, called before each step of a durable write ("write", "fsync", "rename",
+    /// "sync-directory", "journal"); it may throw to inject a failure there.
+    std::function<void(std::string_view step, const std::filesystem::path& file)> fault_injection;
+};
+
+class xml_instance_store final : public instance_store {
+public:
+    /// Opens (or creates) the store in `directory`. Throws store_error: store_unavailable when
+    /// the directory is missing or not writable, unsupported_format for a newer format,
+    /// corrupt_data when store.xml cannot be read. Replays an interrupted commit and removes
+    /// stray temp files.
+    xml_instance_store(asio::any_io_executor executor, std::filesystem::path directory, store_options options = {},
+                       xml_store_settings settings = {});
+    ~xml_instance_store() override;
+
+    const std::filesystem::path& directory() const noexcept;
+
+protected:
+    error_code run_command(const command_request& request, command_outcome& outcome) override;
+    void async_run_command(command_request request,
+                           asio::any_completion_handler<void(error_code, command_outcome)> handler) override;
+
+private:
+    struct impl;
+    std::unique_ptr<impl> impl_;
+};
+
+}  // namespace durable::xml

@@ -1,0 +1,24 @@
+#pragma once
+// Records <-> XML text. Bags are written as one <property> element per value, in a form a
+// person can read and edit; parsing validates every required element and attribute and names
+// the file and the parse offset or element when something is wrong.
+
+#include <durable/detail/records.hpp>
+
+#include <string>
+#include <string_view>
+
+namespace durable::xml {
+
+std::string render_owner(const detail::owner_record& r);
+std::string render_instance(const detail::instance_record& r);
+std::string render_key(const detail::key_record& r);
+std::string render_store_header(int format_version);
+
+// Each throws detail::record_error (corrupt_data or unsupported_format) naming `file`.
+detail::owner_record parse_owner(std::string_view text, const std::string& file);
+detail::instance_record parse_instance(std::string_view text, const std::string& file);
+detail::key_record parse_key(std::string_view text, const std::string& file);
+int parse_store_header(std::string_view text, const std::string& file);
+
+}  // namespace durable::xml

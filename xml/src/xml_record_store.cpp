@@ -272,7 +272,14 @@ void xml_record_store::commit(const detail::change_set& changes) {
             for (const auto& [temp, target] : renames) ::unlink(temp.c_str());
             throw;
         }
-        replay_journal();
+        try {
+            replay_journal();
+        } catch (const record_error& e) {
+            // The journal is durable: the commit is decided and the next command (in any
+            // process) finishes it. Say so rather than report a plain failure.
+            throw record_error(errc::commit_in_doubt, std::string(e.what()) +
+                                                          " (the commit is journalled and will be completed by the next command)");
+        }
     }
 
     for (const auto& [id, r] : changes.instances) index_.update_instance(id, r ? &*r : nullptr);

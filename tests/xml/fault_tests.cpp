@@ -1,0 +1,103 @@
+// Injected I/O failures at each step of a durable write: the command fails with a clear
+// error, nothing acknowledged is lost, and the store keeps working.
+
+#include "xml_fixture.hpp"
+
+#include <durable/detail/record_store.hpp>
+
+using namespace durable;
+using namespace durable::xml;
+using namespace durable::xml::test;
+
+namespace {
+struct injected_failure : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+/// Fails the n-th time `step` is reached for a file under `subdir`, once.
+struct fault_plan {
+    std::string step;
+    std::string subdir;
+    bool armed = false;
+    void operator()(std::string_view s, const fs::path& file) {
+        if (armed && s == step && file.string().find("/" + subdir) != std::string::npos) {
+            armed = false;
+            throw detail::record_error(errc::store_unavailable, "injected failure at " + std::string(s) + " of " + file.string());
+        }
+    }
+};
+}  // namespace
+
+BOOST_FIXTURE_TEST_SUITE(faults, xml_fixture)
+
+BOOST_AUTO_TEST_CASE(a_failed_single_file_save_changes_nothing) {
+    for (const char* step : {"write", "fsync", "rename", "sync-directory"}) {
+        BOOST_TEST_CONTEXT(step) {
+            auto plan = std::make_shared<fault_plan>(fault_plan{step, "instances"});
+            xml_store_settings settings;
+            settings.fault_injection = [plan](std::string_view s, const fs::path& f) { (*plan)(s, f); };
+            auto store = open({}, settings);
+            const uuid id = random_uuid();
+            auto h = store->create_instance_handle(id);
+            store->execute(h, save_counter(1, false));
+            plan->armed = true;
+            error_code ec;
+            diagnostics diag;
+            store->execute(h, save_counter(2, false), ec, diag);
+            BOOST_TEST((ec == errc::store_unavailable), ec.message());
+            BOOST_TEST(diag.message.find("injected failure at " + std::string(step)) != std::string::npos, diag.message);
+            BOOST_TEST(h.is_valid(), "an I/O failure does not doom the handle");
+            // sync-directory fails after the rename: the new file may be in place. Anything
+            // earlier must leave the acknowledged value.
+            store->execute(h, save_counter(3));
+            BOOST_TEST(counter_of(store->execute(store->create_instance_handle(id), cmd::load_workflow{})) == 3);
+            std::size_t temps = 0;
+            for (const auto& e : fs::directory_iterator(dir / "instances")) temps += e.path().extension() == ".tmp";
+            BOOST_TEST(temps == 0u, "a failed write leaves no temp file behind");
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_journalled_commit_interrupted_after_the_journal_is_completed_later) {
+    auto plan = std::make_shared<fault_plan>(fault_plan{"rename", "keys"});
+    xml_store_settings settings;
+    settings.fault_injection = [plan](std::string_view s, const fs::path& f) { (*plan)(s, f); };
+    auto store = open({}, settings);
+    const uuid id = random_uuid(), key = random_uuid();
+    cmd::save_workflow save = save_counter(7);
+    save.instance_keys_to_associate[key] = {};
+    plan->armed = true;
+    error_code ec;
+    diagnostics diag;
+    store->execute(store->create_instance_handle(id), save, ec, diag);
+    BOOST_TEST((ec == errc::commit_in_doubt), ec.message() << ": " << diag.message);
+    BOOST_TEST(fs::exists(dir / "journal.xml"));
+
+    // Another process (here: a fresh store object) finishes the commit before its first command.
+    store.reset();
+    auto reopened = open();
+    BOOST_TEST(!fs::exists(dir / "journal.xml"));
+    const auto view = reopened->execute(reopened->create_instance_handle(), cmd::load_workflow_by_instance_key(key));
+    BOOST_TEST((view.instance_id == id));
+    BOOST_TEST(counter_of(view) == 7);
+}
+
+BOOST_AUTO_TEST_CASE(a_commit_that_fails_before_its_journal_leaves_nothing) {
+    auto plan = std::make_shared<fault_plan>(fault_plan{"fsync", "keys"});
+    xml_store_settings settings;
+    settings.fault_injection = [plan](std::string_view s, const fs::path& f) { (*plan)(s, f); };
+    auto store = open({}, settings);
+    const uuid id = random_uuid(), key = random_uuid();
+    cmd::save_workflow save = save_counter(7);
+    save.instance_keys_to_associate[key] = {};
+    plan->armed = true;
+    error_code ec;
+    diagnostics diag;
+    store->execute(store->create_instance_handle(id), save, ec, diag);
+    BOOST_TEST((ec == errc::store_unavailable), ec.message());
+    store->execute(store->create_instance_handle(id), cmd::load_workflow{}, ec, diag);
+    BOOST_TEST((ec == errc::instance_not_found), "neither file of the failed commit exists");
+    BOOST_TEST(fs::is_empty(dir / "keys"));
+}
+
+BOOST_AUTO_TEST_SUITE_END()

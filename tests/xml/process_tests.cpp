@@ -1,0 +1,152 @@
+// Several processes on one directory, and processes killed with SIGKILL mid-save.
+
+#include "xml_fixture.hpp"
+
+#include <durable/store_clock.hpp>
+
+#include <csignal>
+#include <cstdlib>
+#include <random>
+#include <sys/wait.h>
+#include <unistd.h>
+
+using namespace durable;
+using namespace durable::xml;
+using namespace durable::xml::test;
+
+namespace {
+
+int crash_rounds() {
+    const char* env = std::getenv("DURABLE_CRASH_ROUNDS");
+    return env ? std::max(1, std::atoi(env)) : 50;
+}
+
+/// Runs `body` in a child process; the child never returns into the test framework.
+template <class Body>
+pid_t spawn(Body body) {
+    const pid_t pid = ::fork();
+    BOOST_TEST_REQUIRE(pid >= 0);
+    if (pid == 0) {
+        int code = 0;
+        try {
+            code = body();
+        } catch (...) {
+            code = 99;
+        }
+        std::_Exit(code);
+    }
+    return pid;
+}
+
+int wait_exit_code(pid_t pid) {
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+}  // namespace
+
+BOOST_FIXTURE_TEST_SUITE(processes, xml_fixture)
+
+BOOST_AUTO_TEST_CASE(two_processes_never_hold_one_instance_and_lose_no_update) {
+    const uuid id = random_uuid();
+    {
+        auto store = open();
+        store->execute(store->create_instance_handle(id), save_counter(0));
+    }
+    constexpr int attempts = 150;
+    auto worker = [&] {
+        boost::asio::io_context child_ioc;
+        store_options options;
+        options.run_background_tasks = false;
+        xml_instance_store store(child_ioc.get_executor(), dir, options);
+        auto owner = store.create_instance_handle();
+        store.execute(owner, cmd::create_workflow_owner{});
+        store.set_default_instance_owner(owner.owner());
+        int wins = 0;
+        for (int i = 0; i < attempts; ++i) {
+            error_code ec;
+            diagnostics diag;
+            auto h = store.create_instance_handle(id);
+            const auto view = store.execute(h, cmd::load_workflow{}, ec, diag);
+            if (ec == errc::instance_locked) continue;
+            if (ec) return 98;
+            store.execute(h, save_counter(counter_of(view) + 1));  // increment under the lock
+            ++wins;
+        }
+        return wins;  // exit codes carry up to 255
+    };
+    const pid_t a = spawn(worker), b = spawn(worker);
+    const int wins_a = wait_exit_code(a), wins_b = wait_exit_code(b);
+    BOOST_TEST_REQUIRE(wins_a >= 0);
+    BOOST_TEST_REQUIRE(wins_b >= 0);
+    BOOST_TEST(wins_a + wins_b > attempts, "both processes made progress");
+
+    auto store = open();
+    const auto final_count = counter_of(store->execute(store->create_instance_handle(id), cmd::load_workflow{}));
+    BOOST_TEST(final_count == wins_a + wins_b, "every increment made under a lock is there: no lost update");
+}
+
+BOOST_AUTO_TEST_CASE(sigkill_during_saves_loses_nothing_acknowledged) {
+    const uuid id = random_uuid();
+    const uuid key = random_uuid();
+    std::mt19937 rng(std::random_device{}());
+    std::int64_t acknowledged_before = -1;
+    const int rounds = crash_rounds();
+    for (int round = 0; round < rounds; ++round) {
+        int fds[2];
+        BOOST_TEST_REQUIRE(::pipe(fds) == 0);
+        const pid_t child = spawn([&] {
+            ::close(fds[0]);
+            boost::asio::io_context child_ioc;
+            store_options options;
+            options.run_background_tasks = false;
+            xml_instance_store store(child_ioc.get_executor(), dir, options);
+            auto owner = store.create_instance_handle();
+            store.execute(owner, cmd::create_workflow_owner{});
+            store.set_default_instance_owner(owner.owner());
+            for (std::int64_t n = acknowledged_before + 1;; ++n) {
+                auto h = store.create_instance_handle(id);
+                cmd::save_workflow save = save_counter(n);
+                save.instance_data->emplace("padding", instance_value(std::string(4096, 'p')));
+                if (n % 2 == 0) save.instance_keys_to_associate[key] = {};  // some saves journal two files
+                store.execute(h, save);
+                if (::write(fds[1], &n, sizeof n) != sizeof n) return 97;  // acknowledged
+            }
+        });
+        ::close(fds[1]);
+        ::usleep(static_cast<useconds_t>(2000 + rng() % 30000));
+        ::kill(child, SIGKILL);
+        wait_exit_code(child);
+        std::int64_t n = 0, last = acknowledged_before;
+        while (::read(fds[0], &n, sizeof n) == sizeof n) last = n;
+        ::close(fds[0]);
+
+        // The store opens; every acknowledged save is there in full; the next save works.
+        store_options options;
+        auto clock = std::make_shared<manual_clock>(default_store_clock()->now() + std::chrono::hours{24});
+        options.clock = clock;  // the killed owner's lease is long gone
+        auto store = open(options);
+        auto h = store->create_instance_handle(id);
+        error_code ec;
+        diagnostics diag;
+        const auto view = store->execute(h, cmd::load_workflow(true), ec, diag);
+        BOOST_TEST_REQUIRE(!ec, "round " << round << ": " << diag.to_string());
+        if (last >= 0) {
+            BOOST_TEST_REQUIRE(view.data.contains("counter"), "round " << round);
+            const auto stored = counter_of(view);
+            BOOST_TEST_REQUIRE(stored >= last, "round " << round << ": acknowledged " << last << " but found " << stored);
+            BOOST_TEST_REQUIRE(std::get<std::string>(view.data.at("padding").get()).size() == 4096u);
+            acknowledged_before = stored;
+        }
+        store->execute(h, save_counter(acknowledged_before + 1));  // unlocks for the next child
+        ++acknowledged_before;
+        BOOST_TEST(!fs::exists(dir / "journal.xml"));
+        for (const auto& sub : {"instances", "keys", "owners"})
+            for (const auto& e : fs::directory_iterator(dir / sub))
+                BOOST_TEST_REQUIRE(e.path().extension() != ".tmp", "stray temp file after open: " << e.path());
+    }
+    BOOST_TEST_MESSAGE("crash rounds: " << rounds << ", saves acknowledged: " << acknowledged_before);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

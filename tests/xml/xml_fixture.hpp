@@ -1,0 +1,58 @@
+#pragma once
+#include <durable/commands/command.hpp>
+#include <durable/store_error.hpp>
+#include <durable/xml_instance_store.hpp>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/test/unit_test.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+
+namespace durable::xml::test {
+
+namespace fs = std::filesystem;
+namespace cmd = durable::commands;
+
+/// A unique temp directory, removed at the end; helpers that use the blocking API.
+struct xml_fixture {
+    fs::path dir = fs::temp_directory_path() / ("durable-xml-" + to_string(random_uuid()));
+    boost::asio::io_context ioc;
+
+    ~xml_fixture() {
+        std::error_code ec;
+        fs::remove_all(dir, ec);
+    }
+
+    std::unique_ptr<xml_instance_store> open(store_options options = {}, xml_store_settings settings = {}) {
+        options.run_background_tasks = false;
+        auto store = std::make_unique<xml_instance_store>(ioc.get_executor(), dir, std::move(options), std::move(settings));
+        auto handle = store->create_instance_handle();
+        cmd::create_workflow_owner create;
+        create.workflow_host_type = name{"urn:durable:test", "XmlHost"};
+        store->execute(handle, create);
+        store->set_default_instance_owner(handle.owner());
+        return store;
+    }
+
+    static void write_file(const fs::path& file, const std::string& text) {
+        std::ofstream out(file, std::ios::binary | std::ios::trunc);
+        out << text;
+    }
+    static std::string read_file(const fs::path& file) {
+        std::ifstream in(file, std::ios::binary);
+        return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    }
+};
+
+inline cmd::save_workflow save_counter(std::int64_t n, bool unlock = true) {
+    cmd::save_workflow save;
+    save.instance_data = property_bag{{"counter", instance_value(n)}};
+    save.unlock_instance = unlock;
+    return save;
+}
+
+inline std::int64_t counter_of(const instance_view& v) { return std::get<std::int64_t>(v.data.at("counter").get()); }
+
+}  // namespace durable::xml::test

@@ -17,7 +17,7 @@ ctest --preset default
 
 step "build and run unit + conformance tests under ASan + UBSan"
 cmake --preset sanitize
-cmake --build --preset sanitize --target durable_unit_tests durable_conformance_memory
+cmake --build --preset sanitize --target durable_unit_tests durable_conformance_memory durable_conformance_xml
 ctest --preset sanitize -L "unit|conformance"
 
 step "all suites passed"

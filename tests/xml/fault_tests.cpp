@@ -58,44 +58,52 @@ BOOST_AUTO_TEST_CASE(a_failed_single_file_save_changes_nothing) {
     }
 }
 
-BOOST_AUTO_TEST_CASE(a_journalled_commit_interrupted_after_the_journal_is_completed_later) {
-    auto plan = std::make_shared<fault_plan>(fault_plan{"rename", "keys"});
-    xml_store_settings settings;
-    settings.fault_injection = [plan](std::string_view s, const fs::path& f) { (*plan)(s, f); };
-    auto store = open({}, settings);
-    const uuid id = random_uuid(), key = random_uuid();
-    cmd::save_workflow save = save_counter(7);
-    save.instance_keys_to_associate[key] = {};
-    plan->armed = true;
+namespace {
+/// A save that writes two files (instance and key), failing once at `step` under `subdir`.
+struct two_file_save {
+    uuid id = random_uuid();
+    uuid key = random_uuid();
     error_code ec;
     diagnostics diag;
-    store->execute(store->create_instance_handle(id), save, ec, diag);
-    BOOST_TEST((ec == errc::commit_in_doubt), ec.message() << ": " << diag.message);
+};
+
+two_file_save save_two_files_with_fault(xml_fixture& fx, std::unique_ptr<xml_instance_store>& store, const char* step,
+                                        const char* subdir) {
+    auto plan = std::make_shared<fault_plan>(fault_plan{step, subdir});
+    xml_store_settings settings;
+    settings.fault_injection = [plan](std::string_view s, const fs::path& f) { (*plan)(s, f); };
+    store = fx.open({}, settings);
+    two_file_save result;
+    cmd::save_workflow save = save_counter(7);
+    save.instance_keys_to_associate[result.key] = {};
+    plan->armed = true;
+    store->execute(store->create_instance_handle(result.id), save, result.ec, result.diag);
+    return result;
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_journalled_commit_interrupted_after_the_journal_is_completed_later) {
+    std::unique_ptr<xml_instance_store> store;
+    const auto r = save_two_files_with_fault(*this, store, "rename", "keys");
+    BOOST_TEST((r.ec == errc::commit_in_doubt), r.ec.message() << ": " << r.diag.message);
     BOOST_TEST(fs::exists(dir / "journal.xml"));
 
     // Another process (here: a fresh store object) finishes the commit before its first command.
     store.reset();
     auto reopened = open();
     BOOST_TEST(!fs::exists(dir / "journal.xml"));
-    const auto view = reopened->execute(reopened->create_instance_handle(), cmd::load_workflow_by_instance_key(key));
-    BOOST_TEST((view.instance_id == id));
+    const auto view = reopened->execute(reopened->create_instance_handle(), cmd::load_workflow_by_instance_key(r.key));
+    BOOST_TEST((view.instance_id == r.id));
     BOOST_TEST(counter_of(view) == 7);
 }
 
 BOOST_AUTO_TEST_CASE(a_commit_that_fails_before_its_journal_leaves_nothing) {
-    auto plan = std::make_shared<fault_plan>(fault_plan{"fsync", "keys"});
-    xml_store_settings settings;
-    settings.fault_injection = [plan](std::string_view s, const fs::path& f) { (*plan)(s, f); };
-    auto store = open({}, settings);
-    const uuid id = random_uuid(), key = random_uuid();
-    cmd::save_workflow save = save_counter(7);
-    save.instance_keys_to_associate[key] = {};
-    plan->armed = true;
+    std::unique_ptr<xml_instance_store> store;
+    const auto r = save_two_files_with_fault(*this, store, "fsync", "keys");
+    BOOST_TEST((r.ec == errc::store_unavailable), r.ec.message());
     error_code ec;
     diagnostics diag;
-    store->execute(store->create_instance_handle(id), save, ec, diag);
-    BOOST_TEST((ec == errc::store_unavailable), ec.message());
-    store->execute(store->create_instance_handle(id), cmd::load_workflow{}, ec, diag);
+    store->execute(store->create_instance_handle(r.id), cmd::load_workflow{}, ec, diag);
     BOOST_TEST((ec == errc::instance_not_found), "neither file of the failed commit exists");
     BOOST_TEST(fs::is_empty(dir / "keys"));
 }

@@ -25,15 +25,21 @@ struct xml_fixture {
         fs::remove_all(dir, ec);
     }
 
-    std::unique_ptr<xml_instance_store> open(store_options options = {}, xml_store_settings settings = {}) {
+    /// A store over `directory` with a fresh owner as its default; background tasks off.
+    static std::unique_ptr<xml_instance_store> open_with_owner(boost::asio::io_context& context, const fs::path& directory,
+                                                               store_options options = {}, xml_store_settings settings = {}) {
         options.run_background_tasks = false;
-        auto store = std::make_unique<xml_instance_store>(ioc.get_executor(), dir, std::move(options), std::move(settings));
+        auto store = std::make_unique<xml_instance_store>(context.get_executor(), directory, std::move(options), std::move(settings));
         auto handle = store->create_instance_handle();
         cmd::create_workflow_owner create;
         create.workflow_host_type = name{"urn:durable:test", "XmlHost"};
         store->execute(handle, create);
         store->set_default_instance_owner(handle.owner());
         return store;
+    }
+
+    std::unique_ptr<xml_instance_store> open(store_options options = {}, xml_store_settings settings = {}) {
+        return open_with_owner(ioc, dir, std::move(options), std::move(settings));
     }
 
     static void write_file(const fs::path& file, const std::string& text) {

@@ -13,18 +13,24 @@ namespace {
 /// A failed command: the code, with the diagnostics already filled in by the thrower.
 using command_failed = record_error;
 
-/// Reads see the command's own staged writes; commit() applies them in one go.
+/// Reads see the command's own staged writes and are remembered, so a command that looks at a
+/// record twice (the owner, in save) costs the store one read; commit() applies the writes in
+/// one go.
 class transaction {
 public:
     explicit transaction(record_store& base) : base_(base) {}
 
     record_store& base() { return base_; }
 
-    std::optional<owner_record> owner(const uuid& id) { return read(changes_.owners, id, [&] { return base_.find_owner(id); }); }
-    std::optional<instance_record> instance(const uuid& id) {
-        return read(changes_.instances, id, [&] { return base_.find_instance(id); });
+    std::optional<owner_record> owner(const uuid& id) {
+        return read(changes_.owners, owners_read_, id, [&] { return base_.find_owner(id); });
     }
-    std::optional<key_record> key(const uuid& id) { return read(changes_.keys, id, [&] { return base_.find_key(id); }); }
+    std::optional<instance_record> instance(const uuid& id) {
+        return read(changes_.instances, instances_read_, id, [&] { return base_.find_instance(id); });
+    }
+    std::optional<key_record> key(const uuid& id) {
+        return read(changes_.keys, keys_read_, id, [&] { return base_.find_key(id); });
+    }
 
     std::vector<key_record> keys_of(const uuid& instance_id) {
         std::vector<key_record> keys;
@@ -48,13 +54,17 @@ public:
 
 private:
     template <class Map, class Fallback>
-    static auto read(const Map& staged, const uuid& id, Fallback fallback) -> decltype(fallback()) {
+    static auto read(const Map& staged, Map& already_read, const uuid& id, Fallback fallback) -> decltype(fallback()) {
         if (auto it = staged.find(id); it != staged.end()) return it->second;
-        return fallback();
+        if (auto it = already_read.find(id); it != already_read.end()) return it->second;
+        return already_read.emplace(id, fallback()).first->second;
     }
 
     record_store& base_;
     change_set changes_;
+    decltype(change_set::owners) owners_read_;
+    decltype(change_set::instances) instances_read_;
+    decltype(change_set::keys) keys_read_;
 };
 
 class engine {
@@ -83,13 +93,26 @@ private:
         return *owner;
     }
 
-    bytes encode(const property_bag& bag, const std::string& what) {
-        if (bag.empty()) return {};
-        bytes blob = encode_bag(bag, options_.instance_encoding);
-        if (blob.size() > options_.max_bag_bytes)
-            fail(errc::value_too_large, what + " encodes to " + std::to_string(blob.size()) +
+    bytes encode_unchecked(const property_bag& bag) const {
+        return bag.empty() ? bytes{} : encode_bag(bag, options_.instance_encoding);
+    }
+
+    void require_within_limit(std::size_t encoded_size, const std::string& what) {
+        if (encoded_size > options_.max_bag_bytes)
+            fail(errc::value_too_large, what + " encodes to " + std::to_string(encoded_size) +
                                             " bytes, more than max_bag_bytes (" + std::to_string(options_.max_bag_bytes) + ")");
+    }
+
+    bytes encode(const property_bag& bag, const std::string& what) {
+        bytes blob = encode_unchecked(bag);
+        require_within_limit(blob.size(), what);
         return blob;
+    }
+
+    /// A key record whose metadata stays unwritten when none is given (the first writer wins).
+    key_record new_key(const uuid& key_id, const uuid& instance_id, const property_bag& metadata) {
+        return key_record{key_id, instance_id, true,
+                          metadata.empty() ? std::nullopt : std::optional<bytes>(encode(metadata, "key metadata"))};
     }
 
     property_bag decode(const bytes& blob, const std::string& what) {
@@ -174,8 +197,7 @@ private:
         for (const auto& [key_id, metadata] : keys) {
             auto existing = tx_.key(key_id);
             if (!existing) {
-                tx_.put(key_record{key_id, instance_id, true,
-                                   metadata.empty() ? std::nullopt : std::optional<bytes>(encode(metadata, "key metadata"))});
+                tx_.put(new_key(key_id, instance_id, metadata));
                 continue;
             }
             if (existing->instance_id != instance_id) {
@@ -360,8 +382,7 @@ private:
                                                 to_string(cmd.lookup_instance_key));
             const auto md = cmd.instance_keys_to_associate.find(cmd.lookup_instance_key);
             property_bag metadata = md == cmd.instance_keys_to_associate.end() ? property_bag{} : md->second;
-            tx_.put(key_record{cmd.lookup_instance_key, target, true,
-                               metadata.empty() ? std::nullopt : std::optional<bytes>(encode(metadata, "key metadata"))});
+            tx_.put(new_key(cmd.lookup_instance_key, target, metadata));
         }
         if (!inst->initialized && !cmd.accept_uninitialized_instance)
             fail(errc::instance_not_found, "the instance the key leads to has not been initialized");
@@ -397,16 +418,13 @@ private:
 
         if (cmd.instance_data) {
             const auto parts = partition(*cmd.instance_data);
-            const std::string what = "instance data";
-            inst->read_write_primitive = encode(parts.read_write_primitive, what);
-            inst->read_write_complex = encode(parts.read_write_complex, what);
-            inst->write_only_primitive = encode(parts.write_only_primitive, what);
-            inst->write_only_complex = encode(parts.write_only_complex, what);
-            const auto total = inst->read_write_primitive.size() + inst->read_write_complex.size() +
-                               inst->write_only_primitive.size() + inst->write_only_complex.size();
-            if (total > options_.max_bag_bytes)
-                fail(errc::value_too_large, "instance data encodes to " + std::to_string(total) +
-                                                " bytes, more than max_bag_bytes (" + std::to_string(options_.max_bag_bytes) + ")");
+            inst->read_write_primitive = encode_unchecked(parts.read_write_primitive);
+            inst->read_write_complex = encode_unchecked(parts.read_write_complex);
+            inst->write_only_primitive = encode_unchecked(parts.write_only_primitive);
+            inst->write_only_complex = encode_unchecked(parts.write_only_complex);
+            require_within_limit(inst->read_write_primitive.size() + inst->read_write_complex.size() +
+                                     inst->write_only_primitive.size() + inst->write_only_complex.size(),
+                                 "instance data");
             inst->initialized = true;
             inst->pending_timer = cmd.pending_timer ? std::optional<timestamp>(now_ + *cmd.pending_timer) : std::nullopt;
             inst->ready_to_run = cmd.ready_to_run;

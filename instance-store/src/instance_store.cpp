@@ -67,7 +67,7 @@ private:
             if (auto delay = core_->locked_retry_delay(request_.command, ec, attempts_,
                                                        std::chrono::steady_clock::now() - started_)) {
                 retry_timer_.expires_after(*delay);
-                retry_timer_.async_wait([self = shared_from_this(), ec, out = std::move(out)](error_code wait_ec) mutable {
+                retry_timer_.async_wait([self = shared_from_this(), out = std::move(out)](error_code wait_ec) mutable {
                     if (wait_ec || self->cancelled_) return self->finish_run(asio::error::operation_aborted, std::move(out));
                     self->attempt();
                 });
@@ -116,8 +116,7 @@ instance_store::instance_store(executor_type executor, store_options options)
 instance_store::~instance_store() { shut_down(); }
 
 void instance_store::shut_down() noexcept {
-    if (core_->store == nullptr) return;
-    core_->store = nullptr;
+    if (core_->shut) return;
     // Timers and waiters live on the strand; the store is destroyed from its executor or after
     // the io_context stopped (see Object lifetimes), so no handler runs concurrently.
     core_->shut_down();
@@ -187,18 +186,19 @@ void instance_store::initiate_wait_for_events(instance_handle handle,
                                                  std::vector<persistence_event>{}));
         return;
     }
-    // The slot is connected now, at initiation, and the cancellation is posted to the strand
-    // after the registration, so a cancellation emitted right away is never lost.
-    const std::uint64_t id = core_->next_waiter_id++;
+    // The slot is connected now, at initiation, so a cancellation emitted right away is never
+    // lost: it reaches the strand after the registration, or marks the waiter before it.
     auto slot = asio::get_associated_cancellation_slot(handler);
+    auto w = std::make_shared<detail::store_core::waiter>(std::move(handler));
     if (slot.is_connected()) {
-        slot.assign([weak = std::weak_ptr<detail::store_core>(core_), id](asio::cancellation_type) {
-            if (auto core = weak.lock()) asio::post(core->strand, [core, id] { core->cancel_waiter(id); });
+        slot.assign([weak_core = std::weak_ptr<detail::store_core>(core_),
+                     weak_waiter = std::weak_ptr<detail::store_core::waiter>(w)](asio::cancellation_type) {
+            auto core = weak_core.lock();
+            auto waiting = weak_waiter.lock();
+            if (core && waiting) asio::post(core->strand, [core, waiting] { core->cancel_waiter(waiting); });
         });
     }
-    asio::post(core_->strand, [core = core_, id, owner, handler = std::move(handler)]() mutable {
-        core->add_waiter(id, owner, std::move(handler));
-    });
+    asio::post(core_->strand, [core = core_, w = std::move(w), owner]() mutable { core->add_waiter(std::move(w), owner); });
 }
 
 instance_view instance_store::execute_sync(instance_handle handle, commands::command cmd) {

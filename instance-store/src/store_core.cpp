@@ -240,9 +240,7 @@ void store_core::owner_gone(const std::shared_ptr<owner_state>& gone, errc why) 
     detect_timer.cancel();
     detecting = false;
     signalled.clear();
-    auto pending = std::move(waiters);
-    waiters.clear();
-    for (auto& w : pending) complete_waiter(std::move(w.handler), why, {});
+    complete_all_waiters(why, {});
 }
 
 void store_core::runnable_search_came_up_empty(const std::shared_ptr<owner_state>& searcher) {
@@ -339,44 +337,41 @@ void store_core::detect_once() {
 
 void store_core::signal(persistence_event e) {
     signalled.insert(e);
-    std::vector<persistence_event> events(signalled.begin(), signalled.end());
-    auto pending = std::move(waiters);
-    waiters.clear();
-    for (auto& w : pending) complete_waiter(std::move(w.handler), {}, events);
+    complete_all_waiters({}, {signalled.begin(), signalled.end()});
 }
 
 void store_core::reset(persistence_event e) { signalled.erase(e); }
 
-void store_core::add_waiter(std::uint64_t id, std::shared_ptr<owner_state> waiting_owner,
-                            asio::any_completion_handler<events_signature> handler) {
-    if (shut) return complete_waiter(std::move(handler), asio::error::operation_aborted, {});
-    if (!waiting_owner->valid) return complete_waiter(std::move(handler), errc::owner_lease_expired, {});
+void store_core::add_waiter(std::shared_ptr<waiter> w, std::shared_ptr<owner_state> waiting_owner) {
+    if (shut || w->cancelled) return complete_waiter(*w, asio::error::operation_aborted, {});
+    if (!waiting_owner->valid) return complete_waiter(*w, errc::owner_lease_expired, {});
     {
         std::scoped_lock lock(mutex);
-        if (owner != waiting_owner) return complete_waiter(std::move(handler), errc::invalid_handle, {});
+        if (owner != waiting_owner) return complete_waiter(*w, errc::invalid_handle, {});
     }
-    if (!signalled.empty()) return complete_waiter(std::move(handler), {}, {signalled.begin(), signalled.end()});
-
-    if (cancelled_waiters.erase(id) != 0) return complete_waiter(std::move(handler), asio::error::operation_aborted, {});
-    waiters.push_back({id, std::move(handler)});
+    if (!signalled.empty()) return complete_waiter(*w, {}, {signalled.begin(), signalled.end()});
+    waiters.push_back(std::move(w));
 }
 
-void store_core::cancel_waiter(std::uint64_t id) {
-    auto it = std::find_if(waiters.begin(), waiters.end(), [id](const waiter& w) { return w.id == id; });
-    if (it == waiters.end()) {
-        // Not registered yet (or already completed): remember, so add_waiter completes it.
-        cancelled_waiters.insert(id);
-        return;
+void store_core::cancel_waiter(const std::shared_ptr<waiter>& w) {
+    if (!w->handler) return;  // completed already
+    w->cancelled = true;      // if not registered yet, add_waiter completes it
+    if (auto it = std::find(waiters.begin(), waiters.end(), w); it != waiters.end()) {
+        waiters.erase(it);
+        complete_waiter(*w, asio::error::operation_aborted, {});
     }
-    auto h = std::move(it->handler);
-    waiters.erase(it);
-    complete_waiter(std::move(h), asio::error::operation_aborted, {});
 }
 
-void store_core::complete_waiter(asio::any_completion_handler<events_signature> handler, error_code ec,
-                                 std::vector<persistence_event> events) {
+void store_core::complete_waiter(waiter& w, error_code ec, std::vector<persistence_event> events) {
+    auto handler = std::move(w.handler);
     asio::get_associated_cancellation_slot(handler).clear();
     asio::post(executor, asio::append(std::move(handler), ec, std::move(events)));
+}
+
+void store_core::complete_all_waiters(error_code ec, const std::vector<persistence_event>& events) {
+    auto pending = std::move(waiters);
+    waiters.clear();
+    for (auto& w : pending) complete_waiter(*w, ec, events);
 }
 
 void store_core::shut_down() {
@@ -384,9 +379,7 @@ void store_core::shut_down() {
     shut = true;
     renew_timer.cancel();
     detect_timer.cancel();
-    auto pending = std::move(waiters);
-    waiters.clear();
-    for (auto& w : pending) complete_waiter(std::move(w.handler), asio::error::operation_aborted, {});
+    complete_all_waiters(asio::error::operation_aborted, {});
 }
 
 }  // namespace durable::detail

@@ -75,11 +75,17 @@ struct store_core : std::enable_shared_from_this<store_core> {
     void arm_detection(std::chrono::steady_clock::duration delay);
     void signal(persistence_event e);
     void reset(persistence_event e);
-    void add_waiter(std::uint64_t id, std::shared_ptr<owner_state> owner,
-                    asio::any_completion_handler<events_signature> handler);
-    void cancel_waiter(std::uint64_t id);
-    void complete_waiter(asio::any_completion_handler<events_signature> handler, error_code ec,
-                         std::vector<persistence_event> events);
+    /// One async_wait_for_events. Shared with its cancellation slot, which may fire before the
+    /// waiter is registered on the strand; `cancelled` then makes the registration complete it.
+    struct waiter {
+        explicit waiter(asio::any_completion_handler<events_signature> h) : handler(std::move(h)) {}
+        asio::any_completion_handler<events_signature> handler;  // empty once completed
+        bool cancelled = false;                                   // strand-only
+    };
+    void add_waiter(std::shared_ptr<waiter> w, std::shared_ptr<owner_state> owner);
+    void cancel_waiter(const std::shared_ptr<waiter>& w);
+    void complete_waiter(waiter& w, error_code ec, std::vector<persistence_event> events);
+    void complete_all_waiters(error_code ec, const std::vector<persistence_event>& events);
     void shut_down();
 
     instance_store* store;  // null once shut down; touched only on the strand or under mutex
@@ -97,13 +103,7 @@ struct store_core : std::enable_shared_from_this<store_core> {
     asio::steady_timer detect_timer;
     bool detecting = false;
     std::set<persistence_event> signalled;
-    struct waiter {
-        std::uint64_t id;
-        asio::any_completion_handler<events_signature> handler;
-    };
-    std::list<waiter> waiters;
-    std::atomic<std::uint64_t> next_waiter_id{1};
-    std::set<std::uint64_t> cancelled_waiters;
+    std::list<std::shared_ptr<waiter>> waiters;
 };
 
 }  // namespace durable::detail

@@ -161,12 +161,7 @@ BOOST_AUTO_TEST_CASE(load_or_create_by_key_races_have_one_creator) {
             c.accept_uninitialized_instance = true;
             return c;
         };
-        test::exec_result ra, rb;
-        int done = 0;
-        auto ha = a.create_instance_handle(), hb = b.create_instance_handle();
-        a.async_execute(ha, make(), ra.diag, [&](error_code ec, instance_view v) { ra.ec = ec; ra.view = v; ++done; });
-        b.async_execute(hb, make(), rb.diag, [&](error_code ec, instance_view v) { rb.ec = ec; rb.view = v; ++done; });
-        test::run_until(ioc, [&] { return done == 2; });
+        const auto [ra, rb] = test::exec_both(ioc, a, a.create_instance_handle(), make(), b, b.create_instance_handle(), make());
         BOOST_TEST_REQUIRE((!ra.ec != !rb.ec), "exactly one creates: a=" << ra.ec.message() << " b=" << rb.ec.message());
         const auto& winner = ra.ec ? rb : ra;
         const auto& loser = ra.ec ? ra : rb;

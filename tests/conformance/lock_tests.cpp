@@ -18,13 +18,9 @@ BOOST_AUTO_TEST_CASE(two_owners_race_exactly_one_wins) {
 
     for (int round = 0; round < 20; ++round) {
         // Both loads are in flight at once; the store serialises them.
-        test::exec_result ra, rb;
-        int done = 0;
         auto ha = a.create_instance_handle(id);
         auto hb = b.create_instance_handle(id);
-        a.async_execute(ha, cmd::load_workflow{}, ra.diag, [&](error_code ec, instance_view) { ra.ec = ec; ++done; });
-        b.async_execute(hb, cmd::load_workflow{}, rb.diag, [&](error_code ec, instance_view) { rb.ec = ec; ++done; });
-        test::run_until(ioc, [&] { return done == 2; });
+        const auto [ra, rb] = test::exec_both(ioc, a, ha, cmd::load_workflow{}, b, hb, cmd::load_workflow{});
 
         BOOST_TEST_REQUIRE((!ra.ec != !rb.ec), "exactly one load wins: a=" << ra.ec.message() << " b=" << rb.ec.message());
         const auto& loser = ra.ec ? ra : rb;

@@ -316,11 +316,7 @@ BOOST_AUTO_TEST_CASE(handle_misuse) {
     BOOST_CHECK_THROW(store.create_instance_handle(nil_uuid), std::invalid_argument);
 
     auto busy = store.create_instance_handle(random_uuid());
-    test::exec_result first, second;
-    int done = 0;
-    store.async_execute(busy, cmd::load_workflow(true), first.diag, [&](error_code ec, instance_view) { first.ec = ec; ++done; });
-    store.async_execute(busy, cmd::load_workflow(true), second.diag, [&](error_code ec, instance_view) { second.ec = ec; ++done; });
-    test::run_until(ioc, [&] { return done == 2; });
+    const auto [first, second] = test::exec_both(ioc, store, busy, cmd::load_workflow(true), store, busy, cmd::load_workflow(true));
     first.require_ok();
     second.require_error(errc::handle_busy);
 }

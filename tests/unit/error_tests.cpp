@@ -9,19 +9,14 @@ using namespace durable;
 BOOST_AUTO_TEST_SUITE(errors)
 
 BOOST_AUTO_TEST_CASE(codes_keep_the_original_numbers) {
-    BOOST_TEST(static_cast<int>(errc::instance_not_found) == 1);
-    BOOST_TEST(static_cast<int>(errc::instance_locked) == 2);
-    BOOST_TEST(static_cast<int>(errc::key_collision) == 3);
-    BOOST_TEST(static_cast<int>(errc::key_not_found) == 4);
-    BOOST_TEST(static_cast<int>(errc::instance_exists) == 5);
-    BOOST_TEST(static_cast<int>(errc::instance_lock_lost) == 6);
-    BOOST_TEST(static_cast<int>(errc::instance_completed) == 7);
-    BOOST_TEST(static_cast<int>(errc::key_completed) == 8);
-    BOOST_TEST(static_cast<int>(errc::stale_instance_version) == 10);
-    BOOST_TEST(static_cast<int>(errc::owner_lease_expired) == 11);
-    BOOST_TEST(static_cast<int>(errc::owner_not_found) == 12);
-    BOOST_TEST(static_cast<int>(errc::maintenance_in_progress) == 13);
-    BOOST_TEST(static_cast<int>(errc::identity_not_found) == 15);
+    const std::pair<errc, int> original[] = {
+        {errc::instance_not_found, 1},      {errc::instance_locked, 2},         {errc::key_collision, 3},
+        {errc::key_not_found, 4},           {errc::instance_exists, 5},         {errc::instance_lock_lost, 6},
+        {errc::instance_completed, 7},      {errc::key_completed, 8},           {errc::stale_instance_version, 10},
+        {errc::owner_lease_expired, 11},    {errc::owner_not_found, 12},        {errc::maintenance_in_progress, 13},
+        {errc::identity_not_found, 15},
+    };
+    for (const auto& [code, number] : original) BOOST_TEST(static_cast<int>(code) == number);
 }
 
 BOOST_AUTO_TEST_CASE(every_code_has_a_message) {

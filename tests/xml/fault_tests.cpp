@@ -10,10 +10,6 @@ using namespace durable::xml;
 using namespace durable::xml::test;
 
 namespace {
-struct injected_failure : std::runtime_error {
-    using std::runtime_error::runtime_error;
-};
-
 /// Fails the n-th time `step` is reached for a file under `subdir`, once.
 struct fault_plan {
     std::string step;

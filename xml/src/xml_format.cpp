@@ -5,7 +5,6 @@
 
 #include <pugixml.hpp>
 
-#include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -203,7 +202,6 @@ value parse_value(const pugi::xml_node& p, const std::string& file) {
     }
     if (kind == "double") {
         char* end = nullptr;
-        errno = 0;
         const double d = std::strtod(text.c_str(), &end);
         return (end == text.c_str() + text.size() && !text.empty()) ? value(d) : bad();
     }

@@ -13,6 +13,15 @@
 
 namespace durable::xml {
 
+namespace {
+/// The files hold values as XML elements, so the engine's blobs are only a hand-over format
+/// here: compressing them would be undone at once when the record is rendered.
+store_options without_compression(store_options options) {
+    options.instance_encoding = encoding::none;
+    return options;
+}
+}  // namespace
+
 struct xml_instance_store::impl {
     impl(std::filesystem::path directory, const xml_store_settings& settings)
         : records(open(std::move(directory), settings)), pool(std::max(1u, settings.io_threads)) {}
@@ -34,7 +43,7 @@ struct xml_instance_store::impl {
 
 xml_instance_store::xml_instance_store(asio::any_io_executor executor, std::filesystem::path directory,
                                        store_options options, xml_store_settings settings)
-    : instance_store(std::move(executor), std::move(options)),
+    : instance_store(std::move(executor), without_compression(std::move(options))),
       impl_(std::make_unique<impl>(std::move(directory), settings)) {}
 
 xml_instance_store::~xml_instance_store() {

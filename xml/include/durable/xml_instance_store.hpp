@@ -12,6 +12,8 @@
 // Every file is replaced atomically (temp file, fsync, rename, fsync of the directory); a
 // command that changes several files first writes a redo journal, so a crash leaves all of
 // its changes or none. Several processes may open one directory.
+//
+// store_options::instance_encoding does not apply: values are written as readable XML.
 
 #include <durable/instance_store.hpp>
 

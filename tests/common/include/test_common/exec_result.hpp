@@ -8,6 +8,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <optional>
+#include <utility>
 #include <string>
 
 namespace durable::test {
@@ -43,18 +44,37 @@ void run_until(asio::io_context& ioc, Predicate done) {
     }
 }
 
+/// Starts async_execute with a callback that fills `result` and counts `done` up.
+template <class Command>
+void start(instance_store& store, const instance_handle& handle, Command cmd, exec_result& result, int& done) {
+    store.async_execute(handle, std::move(cmd), result.diag, [&result, &done](error_code ec, instance_view view) {
+        result.ec = ec;
+        result.view = std::move(view);
+        ++done;
+    });
+}
+
 /// async_execute with a plain callback, run to completion.
 template <class Command>
 exec_result exec(asio::io_context& ioc, instance_store& store, const instance_handle& handle, Command cmd) {
     exec_result result;
-    bool done = false;
-    store.async_execute(handle, std::move(cmd), result.diag, [&](error_code ec, instance_view view) {
-        result.ec = ec;
-        result.view = std::move(view);
-        done = true;
-    });
-    run_until(ioc, [&] { return done; });
+    int done = 0;
+    start(store, handle, std::move(cmd), result, done);
+    run_until(ioc, [&] { return done == 1; });
     return result;
+}
+
+/// Two commands in flight at once (on one store or two), both run to completion.
+template <class CommandA, class CommandB>
+std::pair<exec_result, exec_result> exec_both(asio::io_context& ioc, instance_store& store_a, const instance_handle& handle_a,
+                                              CommandA cmd_a, instance_store& store_b, const instance_handle& handle_b,
+                                              CommandB cmd_b) {
+    std::pair<exec_result, exec_result> results;
+    int done = 0;
+    start(store_a, handle_a, std::move(cmd_a), results.first, done);
+    start(store_b, handle_b, std::move(cmd_b), results.second, done);
+    run_until(ioc, [&] { return done == 2; });
+    return results;
 }
 
 }  // namespace durable::test

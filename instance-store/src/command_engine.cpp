@@ -489,11 +489,12 @@ private:
     void execute(const commands::query_activatable_workflows&) {
         const auto owner = require_live_owner();
         const auto owners = tx_.base().all_owners();
-        for (const auto& [host_type, count] : tx_.base().due_runnable_by_host_type(now_)) {
+        for (const auto& due : tx_.base().due_runnable_by_host_type(now_)) {
+            const name& host_type = due.first;  // a plain reference: clang 14 cannot capture bindings
             const bool served_here = std::any_of(owners.begin(), owners.end(), [&](const owner_record& o) {
                 return o.lease_expires > now_ && o.machine_name == owner.machine_name && o.workflow_host_type == host_type;
             });
-            if (!served_here) out_.view.activatable_workflows.push_back({host_type, count});
+            if (!served_here) out_.view.activatable_workflows.push_back({host_type, due.second});
         }
     }
 

@@ -125,7 +125,9 @@ BOOST_AUTO_TEST_CASE(locked_retry_waits_for_the_holder) {
     auto& b = new_store(o);
     make_owner(a);
     make_owner(b);
-    auto [id, a_handle] = save_new(a, counter_bag(1));
+    auto saved = save_new(a, counter_bag(1));  // not a binding: the lambda below captures it (clang 14)
+    const uuid id = saved.first;
+    auto& a_handle = saved.second;
 
     test::exec_result rb;
     bool done = false;

@@ -1,0 +1,134 @@
+// durable-bench: throughput and latency of the stores, each printed beside a ceiling measured
+// in the same run on the same machine, as a ratio. Not a test: numbers vary with the machine.
+//
+//   durable-bench [--seconds S] [--dir PATH] [--stored N,N,...] [--due N] [--only SCENARIO]
+//
+// SCENARIO: save, load, lifecycle, try-load. Defaults: 3 s per measurement, a directory under
+// the system temp directory, stored 1000,100000, due 200.
+
+#include "atomic_write_ceiling.hpp"
+#include "xml_scenarios.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <sstream>
+#include <string>
+
+namespace fs = std::filesystem;
+using namespace durable::bench;
+
+namespace {
+
+struct settings {
+    double seconds = 3;
+    fs::path dir = fs::temp_directory_path() / "durable-bench";
+    std::vector<std::size_t> stored{1000, 100000};
+    std::size_t due = 200;
+    std::string only;
+};
+
+[[noreturn]] void usage(const std::string& why) {
+    std::cerr << "durable-bench: " << why
+              << "\nusage: durable-bench [--seconds S] [--dir PATH] [--stored N,N,...] [--due N] "
+                 "[--only save|load|lifecycle|try-load]\n";
+    std::exit(2);
+}
+
+settings parse(int argc, char** argv) {
+    settings s;
+    for (int i = 1; i < argc; ++i) {
+        const std::string arg = argv[i];
+        auto next = [&]() -> std::string {
+            if (i + 1 >= argc) usage(arg + " needs a value");
+            return argv[++i];
+        };
+        if (arg == "--seconds") {
+            s.seconds = std::atof(next().c_str());
+            if (s.seconds <= 0) usage("--seconds must be positive");
+        } else if (arg == "--dir") {
+            s.dir = next();
+        } else if (arg == "--stored") {
+            s.stored.clear();
+            std::stringstream list(next());
+            for (std::string item; std::getline(list, item, ',');) s.stored.push_back(std::stoul(item));
+        } else if (arg == "--due") {
+            s.due = std::stoul(next());
+        } else if (arg == "--only") {
+            s.only = next();
+        } else {
+            usage("unknown argument " + arg);
+        }
+    }
+    return s;
+}
+
+void progress(const std::string& what) { std::cerr << "... " << what << std::endl; }
+
+void header() {
+    std::printf("%-28s %7s %10s %8s %8s %14s %7s\n", "scenario (xml store)", "threads", "ops/s", "p50 ms", "p99 ms",
+                "ceiling ops/s", "ratio");
+}
+
+void row(const std::string& name, int threads, const measurement& m, const measurement* ceiling) {
+    std::printf("%-28s %7d %10.0f %8.3f %8.3f", name.c_str(), threads, m.ops_per_second, m.p50_ms, m.p99_ms);
+    if (ceiling)
+        std::printf(" %14.0f %7.2f\n", ceiling->ops_per_second, m.ops_per_second / ceiling->ops_per_second);
+    else
+        std::printf(" %14s %7s\n", "-", "-");
+    std::fflush(stdout);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    const settings s = parse(argc, argv);
+    const auto want = [&](const char* scenario) { return s.only.empty() || s.only == scenario; };
+    fs::create_directories(s.dir);
+    std::printf("durable-bench: %.1f s per measurement, data in %s\n", s.seconds, s.dir.c_str());
+    std::printf("ceiling = raw atomic replace (write temp, fsync, rename, fsync dir) of the same bytes, same disk, same threads\n\n");
+    header();
+
+    for (const std::size_t kb : {4u, 64u}) {
+        if (!want("save")) break;
+        for (const int threads : {1, 4}) {
+            const std::string name = "save " + std::to_string(kb) + " KB";
+            progress(name + ", " + std::to_string(threads) + " thread(s)");
+            std::size_t file_bytes = 0;
+            const auto store = xml_save(s.dir / "store", kb * 1024, threads, s.seconds, file_bytes);
+            const auto ceiling = measure_atomic_write_ceiling(s.dir / "ceiling", file_bytes, threads, s.seconds);
+            row(name + " (" + std::to_string(file_bytes / 1024) + " KB file)", threads, store, &ceiling);
+        }
+    }
+    if (want("load")) {
+        for (const int threads : {1, 4}) {
+            progress("load, " + std::to_string(threads) + " thread(s)");
+            row("load 4 KB (locks: 1 write)", threads, xml_load(s.dir / "store", threads, s.seconds), nullptr);
+        }
+    }
+    if (want("lifecycle")) {
+        for (const int threads : {1, 4}) {
+            progress("lifecycle, " + std::to_string(threads) + " thread(s)");
+            row("lifecycle (4 commands)", threads, xml_lifecycle(s.dir / "store", threads, s.seconds), nullptr);
+        }
+    }
+    if (want("try-load")) {
+        std::printf("\n%-28s %10s %10s %8s %8s %10s\n", "try-load-runnable", "stored", "ops/s", "p50 ms", "p99 ms",
+                    "open s");
+        double first_p50 = 0;
+        for (const auto stored : s.stored) {
+            progress("try-load among " + std::to_string(stored) + " stored instances (set-up writes the files)");
+            const auto r = xml_try_load_runnable(s.dir / ("runnable-" + std::to_string(stored)), stored, s.due);
+            std::printf("%-28s %10zu %10.0f %8.3f %8.3f %10.2f\n", "try-load (1 write each)", stored,
+                        r.try_load.ops_per_second, r.try_load.p50_ms, r.try_load.p99_ms, r.open_seconds);
+            if (first_p50 == 0)
+                first_p50 = r.try_load.p50_ms;
+            else
+                std::printf("%-28s %10s p50 ratio to %zu stored: %.2f\n", "", "", s.stored.front(), r.try_load.p50_ms / first_p50);
+            fs::remove_all(s.dir / ("runnable-" + std::to_string(stored)));
+        }
+    }
+    fs::remove_all(s.dir);
+    return 0;
+}

@@ -1,0 +1,28 @@
+#pragma once
+// The XML store's benchmark scenarios (issue 3): saves of 4 KB and 64 KB, loads and whole
+// lifecycles at 1 and 4 threads, and try-load-runnable among many stored instances.
+
+#include "measure.hpp"
+
+#include <filesystem>
+
+namespace durable::bench {
+
+/// Saves of `payload_bytes` of opaque data under a held lock; `file_bytes` receives the size
+/// of the instance file one save writes (the ceiling writes the same number of bytes).
+measurement xml_save(const std::filesystem::path& dir, std::size_t payload_bytes, int threads, double seconds,
+                     std::size_t& file_bytes);
+/// load_workflow of an unlocked 4 KB instance (a load takes the lock: one durable write).
+measurement xml_load(const std::filesystem::path& dir, int threads, double seconds);
+/// Create with a key, unload, load by key, complete (delete_all): four durable commands.
+measurement xml_lifecycle(const std::filesystem::path& dir, int threads, double seconds);
+
+struct try_load_result {
+    measurement try_load;      ///< per try_load_runnable_workflow that found a due instance
+    double open_seconds = 0;   ///< opening the store: index rebuild over every file
+};
+/// `stored` instances, `due` of them runnable now, the rest with timers a day away; the files
+/// are written directly (not through the store) to keep set-up time reasonable.
+try_load_result xml_try_load_runnable(const std::filesystem::path& dir, std::size_t stored, std::size_t due);
+
+}  // namespace durable::bench

@@ -120,3 +120,44 @@ BOOST_AUTO_TEST_CASE(files_are_readable_xml) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_FIXTURE_TEST_SUITE(values_in_files, xml_fixture)
+
+BOOST_AUTO_TEST_CASE(binary_values_of_every_length_round_trip_through_base64) {
+    auto store = open();
+    const uuid id = random_uuid();
+    property_bag data;
+    for (std::size_t n = 0; n <= 70; ++n) {  // every padding case, and the 4-character fast path
+        bytes b(n);
+        for (std::size_t i = 0; i < n; ++i) b[i] = static_cast<std::uint8_t>(i * 37 + n);
+        data[name{"len" + std::to_string(n)}] = instance_value(b);
+    }
+    bytes large(100'003);
+    for (std::size_t i = 0; i < large.size(); ++i) large[i] = static_cast<std::uint8_t>(i * 131 >> 3);
+    data["large"] = instance_value(opaque{"application/octet-stream", large});
+    data["control chars"] = instance_value(std::string("a\0b\x01\x1f", 5));  // not XML: stored as base64
+    cmd::save_workflow save;
+    save.instance_data = data;
+    save.unlock_instance = true;
+    store->execute(store->create_instance_handle(id), save);
+
+    auto reopened = open();  // reads the file, not anything cached
+    BOOST_TEST((reopened->execute(reopened->create_instance_handle(id), cmd::load_workflow{}).data == data));
+}
+
+BOOST_AUTO_TEST_CASE(base64_wrapped_by_a_person_still_reads) {
+    auto store = open();
+    const uuid id = random_uuid();
+    const bytes value{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11};
+    cmd::save_workflow save = save_counter(1);
+    save.instance_data->emplace("blob", instance_value(value));
+    store->execute(store->create_instance_handle(id), save);
+    const auto file = dir / "instances" / (to_string(id) + ".xml");
+    // "AQIDBAUGBwgJCgs=" wrapped over lines with spaces, as an editor might leave it
+    write_file(file, std::regex_replace(read_file(file), std::regex("AQIDBAUGBwgJCgs="), "AQID\n  BAUG BwgJ\n  Cgs="));
+    auto reopened = open();
+    const auto view = reopened->execute(reopened->create_instance_handle(id), cmd::load_workflow{});
+    BOOST_TEST((std::get<bytes>(view.data.at("blob").get()) == value));
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -5,6 +5,7 @@
 
 #include <pugixml.hpp>
 
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -21,35 +22,68 @@ constexpr const char* xmlns = "urn:durable:xml-store:1";
 const char base64_chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 std::string to_base64(const bytes& in) {
-    std::string out;
-    out.reserve((in.size() + 2) / 3 * 4);
-    for (std::size_t i = 0; i < in.size(); i += 3) {
+    std::string out((in.size() + 2) / 3 * 4, '=');
+    std::size_t o = 0, i = 0;
+    for (; i + 3 <= in.size(); i += 3) {  // whole 3-byte groups, no branches
+        const std::uint32_t n = std::uint32_t{in[i]} << 16 | std::uint32_t{in[i + 1]} << 8 | in[i + 2];
+        out[o++] = base64_chars[(n >> 18) & 63];
+        out[o++] = base64_chars[(n >> 12) & 63];
+        out[o++] = base64_chars[(n >> 6) & 63];
+        out[o++] = base64_chars[n & 63];
+    }
+    if (i < in.size()) {  // the last one or two bytes; '=' padding is already in place
         std::uint32_t n = std::uint32_t{in[i]} << 16;
         if (i + 1 < in.size()) n |= std::uint32_t{in[i + 1]} << 8;
-        if (i + 2 < in.size()) n |= in[i + 2];
-        out += base64_chars[(n >> 18) & 63];
-        out += base64_chars[(n >> 12) & 63];
-        out += i + 1 < in.size() ? base64_chars[(n >> 6) & 63] : '=';
-        out += i + 2 < in.size() ? base64_chars[n & 63] : '=';
+        out[o++] = base64_chars[(n >> 18) & 63];
+        out[o++] = base64_chars[(n >> 12) & 63];
+        if (i + 1 < in.size()) out[o] = base64_chars[(n >> 6) & 63];
     }
     return out;
 }
 
+/// Decoding table: the 6-bit value of each base64 character, -1 for anything else.
+constexpr std::array<std::int8_t, 256> base64_values = [] {
+    std::array<std::int8_t, 256> table{};
+    table.fill(-1);
+    for (int i = 0; i < 64; ++i) table[static_cast<unsigned char>(base64_chars[i])] = static_cast<std::int8_t>(i);
+    return table;
+}();
+
 bool from_base64(std::string_view in, bytes& out) {
-    out.clear();
+    out.assign(in.size() / 4 * 3, 0);
+    std::size_t o = 0;
     std::uint32_t acc = 0;
     int bits = 0;
-    for (char c : in) {
-        if (c == '=' || c == '\n' || c == '\r' || c == ' ' || c == '\t') continue;
-        const char* p = std::char_traits<char>::find(base64_chars, 64, c);
-        if (p == nullptr) return false;
-        acc = (acc << 6) | static_cast<std::uint32_t>(p - base64_chars);
+    for (std::size_t i = 0; i < in.size(); ++i) {
+        // Fast path: four plain characters make three bytes.
+        if (bits == 0 && i + 4 <= in.size()) {
+            const int a = base64_values[static_cast<unsigned char>(in[i])];
+            const int b = base64_values[static_cast<unsigned char>(in[i + 1])];
+            const int c = base64_values[static_cast<unsigned char>(in[i + 2])];
+            const int d = base64_values[static_cast<unsigned char>(in[i + 3])];
+            if ((a | b | c | d) >= 0) {
+                const auto n = static_cast<std::uint32_t>(a << 18 | b << 12 | c << 6 | d);
+                out[o++] = static_cast<std::uint8_t>(n >> 16);
+                out[o++] = static_cast<std::uint8_t>(n >> 8);
+                out[o++] = static_cast<std::uint8_t>(n);
+                i += 3;
+                continue;
+            }
+        }
+        // Slow path: padding, white space (a person may have wrapped the text), or garbage.
+        const char ch = in[i];
+        if (ch == '=' || ch == '\n' || ch == '\r' || ch == ' ' || ch == '\t') continue;
+        const int v = base64_values[static_cast<unsigned char>(ch)];
+        if (v < 0) return false;
+        acc = (acc << 6) | static_cast<std::uint32_t>(v);
         bits += 6;
         if (bits >= 8) {
             bits -= 8;
-            out.push_back(static_cast<std::uint8_t>((acc >> bits) & 0xff));
+            if (o == out.size()) out.push_back(0);
+            out[o++] = static_cast<std::uint8_t>((acc >> bits) & 0xff);
         }
     }
+    out.resize(o);
     return true;
 }
 
@@ -187,8 +221,10 @@ void render_value(pugi::xml_node p, const value& v) {
 
 value parse_value(const pugi::xml_node& p, const std::string& file) {
     const std::string kind = required_attribute(p, "kind", file);
-    const std::string text = p.text().get();
-    auto bad = [&]() -> value { corrupt(file, path_of(p) + ": \"" + text.substr(0, 40) + "\" is not a valid " + kind); };
+    const std::string_view text = p.text().get();  // no copy: large values are base64 text
+    auto bad = [&]() -> value {
+        corrupt(file, path_of(p) + ": \"" + std::string(text.substr(0, 40)) + "\" is not a valid " + kind);
+    };
     auto blob = [&] {
         bytes b;
         if (!from_base64(text, b)) bad();
@@ -202,15 +238,15 @@ value parse_value(const pugi::xml_node& p, const std::string& file) {
     }
     if (kind == "double") {
         char* end = nullptr;
-        const double d = std::strtod(text.c_str(), &end);
-        return (end == text.c_str() + text.size() && !text.empty()) ? value(d) : bad();
+        const double d = std::strtod(text.data(), &end);  // pugixml's text is NUL-terminated
+        return (end == text.data() + text.size() && !text.empty()) ? value(d) : bad();
     }
     if (kind == "string") {
         if (std::string_view(p.attribute("encoding").value()) == "base64") {
             const auto b = blob();
             return std::string(b.begin(), b.end());
         }
-        return text;
+        return std::string(text);
     }
     if (kind == "bytes") return blob();
     if (kind == "uuid") {

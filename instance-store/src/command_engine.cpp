@@ -48,8 +48,9 @@ public:
     void erase_instance(const uuid& id) { changes_.instances[id] = std::nullopt; }
     void erase_key(const uuid& id) { changes_.keys[id] = std::nullopt; }
 
-    void commit() {
-        if (!changes_.empty()) base_.commit(changes_);
+    record_store::commit_completion commit() {
+        if (changes_.empty()) return {};
+        return base_.commit(changes_);
     }
 
 private:
@@ -73,9 +74,10 @@ public:
         : tx_(records), options_(options), request_(request), out_(out),
           now_((options.clock ? *options.clock : *default_store_clock()).now()) {}
 
-    void run() {
+    /// Runs the command and commits it; returns what remains of the commit (see record_store).
+    record_store::commit_completion run() {
         std::visit([this](const auto& cmd) { execute(cmd); }, request_.command);
-        tx_.commit();
+        return tx_.commit();
     }
 
 private:
@@ -510,8 +512,12 @@ private:
 error_code run_engine_command(record_store& records, const store_options& options, const command_request& request,
                               command_outcome& outcome) {
     try {
-        const auto guard = records.lock_exclusive();
-        engine(records, options, request, outcome).run();
+        record_store::commit_completion complete_commit;
+        {
+            const auto guard = records.lock_exclusive();
+            complete_commit = engine(records, options, request, outcome).run();
+        }
+        if (complete_commit) complete_commit();  // outside the guard: other commands go on meanwhile
         return {};
     } catch (const record_error& e) {
         outcome.view = instance_view{};

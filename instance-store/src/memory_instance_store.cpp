@@ -59,7 +59,7 @@ public:
         return index_.due_runnable_by_host_type(now);
     }
 
-    void commit(const detail::change_set& changes) override {
+    commit_completion commit(const detail::change_set& changes) override {
         for (const auto& [id, o] : changes.owners) apply(owners_, id, o);
         for (const auto& [id, r] : changes.instances) {
             apply(instances_, id, r);
@@ -69,6 +69,7 @@ public:
             apply(keys_, id, k);
             index_.update_key(id, k ? &*k : nullptr);
         }
+        return {};  // memory is as durable as it gets on return
     }
 
 private:

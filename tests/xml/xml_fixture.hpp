@@ -42,6 +42,16 @@ struct xml_fixture {
         return open_with_owner(ioc, dir, std::move(options), std::move(settings));
     }
 
+    /// Commit journals in the store directory (present only while a commit is being applied).
+    std::size_t journal_files() const {
+        std::size_t n = 0;
+        for (const auto& e : fs::directory_iterator(dir)) {
+            const auto name = e.path().filename().string();
+            n += name.starts_with("journal.") && name.ends_with(".xml");
+        }
+        return n;
+    }
+
     static void write_file(const fs::path& file, const std::string& text) {
         std::ofstream out(file, std::ios::binary | std::ios::trunc);
         out << text;

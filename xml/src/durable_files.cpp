@@ -47,7 +47,7 @@ bool durable_files::is_temp(const std::filesystem::path& file) {
     return name.size() > temp_suffix.size() && name.ends_with(temp_suffix);
 }
 
-void durable_files::write_synced(const std::filesystem::path& temp, std::string_view content) const {
+void durable_files::write(const std::filesystem::path& temp, std::string_view content) const {
     step("write", temp);
     fd_guard fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
     if (fd.get() < 0) io_failure("cannot create", temp, errno);
@@ -61,13 +61,18 @@ void durable_files::write_synced(const std::filesystem::path& temp, std::string_
             }
             written += static_cast<std::size_t>(n);
         }
-        step("fsync", temp);
-        if (::fsync(fd.get()) != 0) io_failure("cannot fsync", temp, errno);
         if (::close(fd.release()) != 0) io_failure("cannot close", temp, errno);
     } catch (...) {
         ::unlink(temp.c_str());
         throw;
     }
+}
+
+void durable_files::sync(const std::filesystem::path& file) const {
+    step("fsync", file);
+    fd_guard fd(::open(file.c_str(), O_WRONLY | O_CLOEXEC));
+    if (fd.get() < 0) io_failure("cannot open", file, errno);
+    if (::fsync(fd.get()) != 0) io_failure("cannot fsync", file, errno);
 }
 
 void durable_files::rename(const std::filesystem::path& from, const std::filesystem::path& to) const {
@@ -89,8 +94,9 @@ void durable_files::sync_directory(const std::filesystem::path& directory) const
 
 void durable_files::replace(const std::filesystem::path& target, std::string_view content) const {
     const auto temp = temp_for(target);
-    write_synced(temp, content);
+    write(temp, content);
     try {
+        sync(temp);
         rename(temp, target);
     } catch (...) {
         ::unlink(temp.c_str());

@@ -20,8 +20,10 @@ public:
 
     /// Writes `content` to `temp`, fsyncs it, renames it over `target` and fsyncs the directory.
     void replace(const std::filesystem::path& target, std::string_view content) const;
-    /// Writes and fsyncs `temp` only (the first half of a journalled commit).
-    void write_synced(const std::filesystem::path& temp, std::string_view content) const;
+    /// Writes `temp` (created or truncated) without syncing it; removes it on failure.
+    void write(const std::filesystem::path& temp, std::string_view content) const;
+    /// fsyncs an existing file.
+    void sync(const std::filesystem::path& file) const;
     void rename(const std::filesystem::path& from, const std::filesystem::path& to) const;
     /// Removes `file` if present (no error when it is already gone).
     void remove(const std::filesystem::path& file) const;

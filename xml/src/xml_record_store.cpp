@@ -6,6 +6,7 @@
 
 #include <pugixml.hpp>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -22,10 +23,10 @@ constexpr const char* subdirectories[] = {"owners", "instances", "keys"};
 
 [[noreturn]] void unavailable(const std::string& what) { throw record_error(errc::store_unavailable, what); }
 
-/// Reads and parses one record file; nullopt when it does not exist.
+/// Parses one record file's text; nullopt when the file does not exist.
 template <class Parse>
-auto read_record(const fs::path& file, Parse parse) -> std::optional<decltype(parse(std::string_view{}, std::string{}))> {
-    auto text = durable_files::read(file);
+auto parse_record(const std::optional<std::string>& text, const fs::path& file, Parse parse)
+    -> std::optional<decltype(parse(std::string_view{}, std::string{}))> {
     if (!text) return std::nullopt;
     return parse(*text, file.string());
 }
@@ -37,24 +38,61 @@ std::optional<uuid> id_of(const fs::path& file) {
 
 }  // namespace
 
+/// Journals are named per process and commit, since commits of one process are made durable
+/// concurrently; any journal found while taking the flock belongs to a commit a crash cut short.
+constexpr std::string_view journal_prefix = "journal.";
+
+bool is_journal(const fs::path& file) {
+    const auto name = file.filename().string();
+    return name.starts_with(journal_prefix) && name.ends_with(".xml");
+}
+
+/// A commit after phase 1: temp files written (not yet synced), targets to rename or remove.
+struct xml_record_store::pending_commit {
+    struct operation {
+        fs::path target;
+        std::optional<fs::path> temp;  // nullopt: remove the target
+    };
+    std::vector<operation> operations;
+    bool renamed_any = false;
+};
+
 class xml_record_store::held final : public guard {
 public:
-    explicit held(xml_record_store& s) : store_(s), lock_(s.mutex_) {
-        while (::flock(s.lock_fd_, LOCK_EX) != 0) {
-            if (errno != EINTR) unavailable("cannot lock " + (s.dir_ / "store.lock").string() + ": " + std::strerror(errno));
-        }
+    explicit held(xml_record_store& s) : store_(s), engine_lock_(s.engine_mutex_) {
+        std::unique_lock state(s.state_mutex_);
+        s.guard_active_ = true;
         try {
-            s.catch_up();
+            if (!s.flock_held_) {
+                // No commit of this process is in flight (the flock would be held), so taking
+                // the flock means no commit is in flight anywhere.
+                while (::flock(s.lock_fd_, LOCK_EX) != 0) {
+                    if (errno != EINTR) unavailable("cannot lock " + (s.dir_ / "store.lock").string() + ": " + std::strerror(errno));
+                }
+                s.flock_held_ = true;
+                state.unlock();
+                s.catch_up_after_lock();
+            } else if (!s.index_valid_) {
+                state.unlock();
+                s.wait_for_all_commits();
+                s.rebuild_index();
+            }
         } catch (...) {
-            ::flock(s.lock_fd_, LOCK_UN);
+            if (!state.owns_lock()) state.lock();
+            s.guard_active_ = false;
+            s.release_flock_if_idle();
             throw;
         }
     }
-    ~held() override { ::flock(store_.lock_fd_, LOCK_UN); }
+    ~held() override {
+        std::scoped_lock state(store_.state_mutex_);
+        store_.guard_active_ = false;
+        store_.release_flock_if_idle();
+    }
 
 private:
     xml_record_store& store_;
-    std::unique_lock<std::mutex> lock_;
+    std::unique_lock<std::mutex> engine_lock_;
 };
 
 xml_record_store::xml_record_store(fs::path directory, bool create_if_missing, fault_hook hook)
@@ -63,14 +101,35 @@ xml_record_store::xml_record_store(fs::path directory, bool create_if_missing, f
     const auto lock_path = dir_ / "store.lock";
     lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (lock_fd_ < 0) unavailable("cannot open " + lock_path.string() + ": " + std::strerror(errno));
-    // Recovery and clean-up happen under the lock, so they never touch a commit in progress
-    // in another process.
+    // Recovery and clean-up happen under the flock, so they never touch another process's
+    // commit in progress.
     held lock(*this);
     remove_stray_temp_files();
 }
 
 xml_record_store::~xml_record_store() {
+    wait_for_all_commits();
     if (lock_fd_ >= 0) ::close(lock_fd_);
+}
+
+void xml_record_store::release_flock_if_idle() {
+    if (flock_held_ && !guard_active_ && in_flight_commits_ == 0) {
+        ::flock(lock_fd_, LOCK_UN);
+        flock_held_ = false;
+    }
+}
+
+void xml_record_store::wait_for_all_commits() {
+    std::unique_lock state(state_mutex_);
+    settled_.wait(state, [this] { return in_flight_commits_ == 0; });
+}
+
+std::optional<std::string> xml_record_store::read_settled(const fs::path& file) {
+    {
+        std::unique_lock state(state_mutex_);
+        settled_.wait(state, [&] { return !in_flight_paths_.contains(file); });
+    }
+    return durable_files::read(file);
 }
 
 void xml_record_store::check_layout(bool create_if_missing) {
@@ -115,24 +174,39 @@ void xml_record_store::write_generation(std::uint64_t generation) {
     seen_generation_ = generation;
 }
 
-void xml_record_store::catch_up() {
-    if (fs::exists(dir_ / "journal.xml")) replay_journal();
-    if (!index_valid_ || read_generation() != seen_generation_) rebuild_index();
+void xml_record_store::catch_up_after_lock() {
+    replay_journals();
+    bool valid;
+    {
+        std::scoped_lock state(state_mutex_);
+        valid = index_valid_;
+    }
+    if (!valid || read_generation() != seen_generation_) rebuild_index();
 }
 
-void xml_record_store::replay_journal() {
-    const auto journal = dir_ / "journal.xml";
+void xml_record_store::replay_journals() {
+    for (const auto& entry : fs::directory_iterator(dir_))
+        if (entry.is_regular_file() && is_journal(entry.path())) replay_journal(entry.path());
+}
+
+void xml_record_store::replay_journal(const fs::path& journal) {
     auto text = durable_files::read(journal);
     if (!text) return;
     pugi::xml_document doc;
     if (!doc.load_buffer(text->data(), text->size()))
         throw record_error(errc::corrupt_data, journal.string() + ": the commit journal cannot be parsed");
     write_generation(read_generation() + 1);
-    for (const auto& op : doc.document_element().children()) {
+    apply_journal(journal, doc.document_element());
+    std::scoped_lock state(state_mutex_);
+    index_valid_ = false;  // the index never saw this commit
+}
+
+void xml_record_store::apply_journal(const fs::path& journal, const pugi::xml_node& root) {
+    for (const auto& op : root.children()) {
         const fs::path target = dir_ / op.attribute("target").value();
         if (std::string_view(op.name()) == "replace") {
             const fs::path temp = dir_ / op.attribute("temp").value();
-            if (fs::exists(temp)) files_.rename(temp, target);
+            if (fs::exists(temp)) files_.rename(temp, target);  // replay may find it done
         } else {
             files_.remove(target);
         }
@@ -140,7 +214,6 @@ void xml_record_store::replay_journal() {
     for (const char* sub : subdirectories) files_.sync_directory(dir_ / sub);
     files_.remove(journal);
     files_.sync_directory(dir_);
-    index_valid_ = false;
 }
 
 void xml_record_store::remove_stray_temp_files() {
@@ -152,14 +225,14 @@ void xml_record_store::remove_stray_temp_files() {
 
 void xml_record_store::rebuild_index() {
     index_.clear();
-    index_valid_ = false;
     // A damaged file is left out of the index, so every other instance keeps working; reading
     // that instance or key directly reports the damage with the file's name.
     for (const auto& entry : fs::directory_iterator(dir_ / "instances")) {
         const auto id = id_of(entry.path());
         if (!id) continue;
         try {
-            if (auto record = read_record(entry.path(), parse_instance)) index_.update_instance(*id, &*record);
+            if (auto record = parse_record(durable_files::read(entry.path()), entry.path(), parse_instance))
+                index_.update_instance(*id, &*record);
         } catch (const record_error&) {
         }
     }
@@ -167,34 +240,43 @@ void xml_record_store::rebuild_index() {
         const auto id = id_of(entry.path());
         if (!id) continue;
         try {
-            if (auto record = read_record(entry.path(), parse_key)) index_.update_key(*id, &*record);
+            if (auto record = parse_record(durable_files::read(entry.path()), entry.path(), parse_key))
+                index_.update_key(*id, &*record);
         } catch (const record_error&) {
         }
     }
     seen_generation_ = read_generation();
+    std::scoped_lock state(state_mutex_);
     index_valid_ = true;
 }
 
 std::optional<detail::owner_record> xml_record_store::find_owner(const uuid& id) {
-    return read_record(owner_file(id), parse_owner);
+    const auto file = owner_file(id);
+    return parse_record(read_settled(file), file, parse_owner);
 }
 
 std::vector<detail::owner_record> xml_record_store::all_owners() {
+    wait_for_all_commits();  // a listing must not see a directory in the middle of a commit
     std::vector<detail::owner_record> owners;
     for (const auto& entry : fs::directory_iterator(dir_ / "owners")) {
         if (!id_of(entry.path())) continue;
-        if (auto owner = read_record(entry.path(), parse_owner)) owners.push_back(std::move(*owner));
+        if (auto owner = parse_record(durable_files::read(entry.path()), entry.path(), parse_owner))
+            owners.push_back(std::move(*owner));
     }
     return owners;
 }
 
 std::optional<detail::instance_record> xml_record_store::find_instance(const uuid& id) {
-    return read_record(instance_file(id), parse_instance);
+    const auto file = instance_file(id);
+    return parse_record(read_settled(file), file, parse_instance);
 }
 
 std::vector<uuid> xml_record_store::instances_locked_by(const uuid& owner) { return index_.instances_locked_by(owner); }
 
-std::optional<detail::key_record> xml_record_store::find_key(const uuid& id) { return read_record(key_file(id), parse_key); }
+std::optional<detail::key_record> xml_record_store::find_key(const uuid& id) {
+    const auto file = key_file(id);
+    return parse_record(read_settled(file), file, parse_key);
+}
 
 std::vector<detail::key_record> xml_record_store::keys_of(const uuid& instance) {
     std::vector<detail::key_record> keys;
@@ -215,76 +297,128 @@ std::vector<std::pair<name, std::int64_t>> xml_record_store::due_runnable_by_hos
     return index_.due_runnable_by_host_type(now);
 }
 
-void xml_record_store::commit(const detail::change_set& changes) {
-    struct operation {
-        fs::path target;
-        std::optional<std::string> content;  // nullopt: remove
-    };
-    std::vector<operation> ops;
-    // Render everything before touching a file: a rendering failure then changes nothing.
-    for (const auto& [id, r] : changes.owners) ops.push_back({owner_file(id), r ? std::optional(render_owner(*r)) : std::nullopt});
+detail::record_store::commit_completion xml_record_store::commit(const detail::change_set& changes) {
+    // Phase 1, under the engine lock: render everything (a rendering failure changes nothing),
+    // write the temp files, and mark the targets in flight; later commands see the new index at
+    // once, and wait in read_settled() for any file they read.
+    std::vector<std::pair<fs::path, std::optional<std::string>>> rendered;
+    for (const auto& [id, r] : changes.owners) rendered.emplace_back(owner_file(id), r ? std::optional(render_owner(*r)) : std::nullopt);
     for (const auto& [id, r] : changes.instances)
-        ops.push_back({instance_file(id), r ? std::optional(render_instance(*r)) : std::nullopt});
-    for (const auto& [id, r] : changes.keys) ops.push_back({key_file(id), r ? std::optional(render_key(*r)) : std::nullopt});
-    if (ops.empty()) return;
+        rendered.emplace_back(instance_file(id), r ? std::optional(render_instance(*r)) : std::nullopt);
+    for (const auto& [id, r] : changes.keys) rendered.emplace_back(key_file(id), r ? std::optional(render_key(*r)) : std::nullopt);
+    if (rendered.empty()) return {};
 
-    // Other processes refresh their index on their next command; if this commit fails half
-    // way, so does this process.
+    auto pending = std::make_shared<pending_commit>();
+    try {
+        for (const auto& [target, content] : rendered) {
+            std::optional<fs::path> temp;
+            if (content) {
+                temp = durable_files::temp_for(target);
+                files_.write(*temp, *content);
+            }
+            pending->operations.push_back({target, temp});
+        }
+    } catch (...) {
+        for (const auto& op : pending->operations)
+            if (op.temp) ::unlink(op.temp->c_str());
+        throw;
+    }
+
+    // Other processes refresh their index on their next command.
     write_generation(read_generation() + 1);
-    index_valid_ = false;
+    for (const auto& [id, r] : changes.instances) index_.update_instance(id, r ? &*r : nullptr);
+    for (const auto& [id, k] : changes.keys) index_.update_key(id, k ? &*k : nullptr);
+    {
+        std::scoped_lock state(state_mutex_);
+        for (const auto& op : pending->operations) in_flight_paths_.insert(op.target);
+        ++in_flight_commits_;
+    }
+
+    // Phase 2, after the engine lock is released.
+    return [this, pending] {
+        try {
+            make_durable(*pending);
+        } catch (...) {
+            std::scoped_lock state(state_mutex_);
+            index_valid_ = false;  // the index showed the commit: rebuild it from the files
+            for (const auto& op : pending->operations) in_flight_paths_.erase(op.target);
+            --in_flight_commits_;
+            release_flock_if_idle();
+            settled_.notify_all();
+            throw;
+        }
+        std::scoped_lock state(state_mutex_);
+        for (const auto& op : pending->operations) in_flight_paths_.erase(op.target);
+        --in_flight_commits_;
+        release_flock_if_idle();
+        settled_.notify_all();
+    };
+}
+
+void xml_record_store::make_durable(pending_commit& pending) {
+    auto& ops = pending.operations;
+    try {
+        for (const auto& op : ops)
+            if (op.temp) files_.sync(*op.temp);
+    } catch (...) {
+        for (const auto& op : ops)
+            if (op.temp) ::unlink(op.temp->c_str());
+        throw;
+    }
 
     if (ops.size() == 1) {
         // One file: a rename is atomic on its own.
-        if (ops[0].content)
-            files_.replace(ops[0].target, *ops[0].content);
-        else {
-            files_.remove(ops[0].target);
-            files_.sync_directory(ops[0].target.parent_path());
-        }
-    } else {
-        // Several files: synced temp files, then a redo journal naming every rename and
-        // removal; once the journal is durable the commit is decided, and a crash from here
-        // on is finished by replay_journal().
-        pugi::xml_document journal;
-        auto root = journal.append_child("journal");
-        std::vector<std::pair<fs::path, fs::path>> renames;
+        const auto& op = ops.front();
         try {
-            for (const auto& op : ops) {
-                const auto relative = fs::relative(op.target, dir_);
-                if (op.content) {
-                    const auto temp = durable_files::temp_for(op.target);
-                    files_.write_synced(temp, *op.content);
-                    renames.emplace_back(temp, op.target);
-                    auto node = root.append_child("replace");
-                    node.append_attribute("temp") = fs::relative(temp, dir_).c_str();
-                    node.append_attribute("target") = relative.c_str();
-                } else {
-                    root.append_child("remove").append_attribute("target") = relative.c_str();
-                }
-            }
-            struct string_writer final : pugi::xml_writer {
-                std::string out;
-                void write(const void* data, std::size_t size) override { out.append(static_cast<const char*>(data), size); }
-            } text;
-            journal.save(text);
-            files_.replace(dir_ / "journal.xml", text.out);
+            if (op.temp)
+                files_.rename(*op.temp, op.target);
+            else
+                files_.remove(op.target);
         } catch (...) {
-            for (const auto& [temp, target] : renames) ::unlink(temp.c_str());
+            if (op.temp) ::unlink(op.temp->c_str());
             throw;
         }
-        try {
-            replay_journal();
-        } catch (const record_error& e) {
-            // The journal is durable: the commit is decided and the next command (in any
-            // process) finishes it. Say so rather than report a plain failure.
-            throw record_error(errc::commit_in_doubt, std::string(e.what()) +
-                                                          " (the commit is journalled and will be completed by the next command)");
-        }
+        files_.sync_directory(op.target.parent_path());
+        return;
     }
 
-    for (const auto& [id, r] : changes.instances) index_.update_instance(id, r ? &*r : nullptr);
-    for (const auto& [id, k] : changes.keys) index_.update_key(id, k ? &*k : nullptr);
-    index_valid_ = true;
+    // Several files: a redo journal naming every rename and removal; once it is durable the
+    // commit is decided, and a crash from here on is finished by replay_journals().
+    static std::atomic<unsigned long> journal_counter{0};
+    const auto journal = dir_ / (std::string(journal_prefix) + std::to_string(::getpid()) + "." +
+                                 std::to_string(journal_counter++) + ".xml");
+    pugi::xml_document doc;
+    auto root = doc.append_child("journal");
+    for (const auto& op : ops) {
+        const auto relative = fs::relative(op.target, dir_);
+        if (op.temp) {
+            auto node = root.append_child("replace");
+            node.append_attribute("temp") = fs::relative(*op.temp, dir_).c_str();
+            node.append_attribute("target") = relative.c_str();
+        } else {
+            root.append_child("remove").append_attribute("target") = relative.c_str();
+        }
+    }
+    struct string_writer final : pugi::xml_writer {
+        std::string out;
+        void write(const void* data, std::size_t size) override { out.append(static_cast<const char*>(data), size); }
+    } text;
+    doc.save(text);
+    try {
+        files_.replace(journal, text.out);
+    } catch (...) {
+        for (const auto& op : ops)
+            if (op.temp) ::unlink(op.temp->c_str());
+        throw;
+    }
+    try {
+        apply_journal(journal, root);
+    } catch (const record_error& e) {
+        // The journal is durable: the commit is decided and the next process to take the
+        // lock finishes it. Say so rather than report a plain failure.
+        throw record_error(errc::commit_in_doubt, std::string(e.what()) +
+                                                      " (the commit is journalled and will be completed when the store is next locked)");
+    }
 }
 
 }  // namespace durable::xml

@@ -3,12 +3,16 @@
 
 #include "durable_files.hpp"
 
+#include <pugixml.hpp>
+
 #include <durable/detail/record_index.hpp>
 #include <durable/detail/record_store.hpp>
 
 #include <cstdint>
 #include <filesystem>
+#include <condition_variable>
 #include <mutex>
+#include <set>
 
 namespace durable::xml {
 
@@ -31,31 +35,51 @@ public:
     std::optional<uuid> first_runnable(timestamp due_by, const detail::runnable_filter& filter) override;
     std::optional<timestamp> earliest_runnable(const detail::runnable_filter& filter) override;
     std::vector<std::pair<name, std::int64_t>> due_runnable_by_host_type(timestamp now) override;
-    void commit(const detail::change_set& changes) override;
+    commit_completion commit(const detail::change_set& changes) override;
 
 private:
     class held;
+    struct pending_commit;
     std::filesystem::path owner_file(const uuid& id) const { return dir_ / "owners" / (to_string(id) + ".xml"); }
     std::filesystem::path instance_file(const uuid& id) const { return dir_ / "instances" / (to_string(id) + ".xml"); }
     std::filesystem::path key_file(const uuid& id) const { return dir_ / "keys" / (to_string(id) + ".xml"); }
 
     void check_layout(bool create_if_missing);
-    /// Under the lock: finishes an interrupted commit and brings the index up to date with
-    /// what other processes committed.
-    void catch_up();
-    void replay_journal();
+    /// Called with the flock just taken (so no commit is in flight anywhere): finishes commits
+    /// a crash interrupted and brings the index up to date with other processes' commits.
+    void catch_up_after_lock();
+    void replay_journals();
+    void replay_journal(const std::filesystem::path& journal);
+    void apply_journal(const std::filesystem::path& journal, const pugi::xml_node& root);
     void remove_stray_temp_files();
     void rebuild_index();
     std::uint64_t read_generation() const;
     void write_generation(std::uint64_t generation);
+    /// Phase 2 of a commit: fsync, rename, fsync directories; outside the engine lock.
+    void make_durable(pending_commit& pending);
+    /// Reads wait while a commit of `file` is in flight, so they only ever see durable state.
+    std::optional<std::string> read_settled(const std::filesystem::path& file);
+    void wait_for_all_commits();
+    void release_flock_if_idle();  // state_mutex_ held
 
     const std::filesystem::path dir_;
     durable_files files_;
-    std::mutex mutex_;   // serialises this process's threads; flock serialises processes
     int lock_fd_ = -1;
-    std::uint64_t seen_generation_ = 0;
-    bool index_valid_ = false;
-    detail::record_index index_;
+
+    // Commands run their engine logic one at a time in this process (engine_mutex_) and across
+    // processes (the flock on store.lock). The process keeps the flock while any of its commits
+    // is still being made durable, so other processes never read a file that is about to change.
+    std::mutex engine_mutex_;
+    std::mutex state_mutex_;  // guards everything below
+    std::condition_variable settled_;
+    std::set<std::filesystem::path> in_flight_paths_;
+    int in_flight_commits_ = 0;
+    bool guard_active_ = false;
+    bool flock_held_ = false;
+    bool index_valid_ = false;  // false after a failed commit: rebuilt from the files
+
+    std::uint64_t seen_generation_ = 0;  // engine lock
+    detail::record_index index_;         // engine lock
 };
 
 }  // namespace durable::xml

@@ -6,6 +6,7 @@
 #include <durable/detail/records.hpp>
 #include <durable/error.hpp>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -61,8 +62,15 @@ public:
     /// Due entries counted by host type (entries without one are never runnable).
     virtual std::vector<std::pair<name, std::int64_t>> due_runnable_by_host_type(timestamp now) = 0;
 
-    /// Applies all of `changes` or none of them.
-    virtual void commit(const change_set& changes) = 0;
+    /// The part of a commit that runs after the exclusive guard is released (fsyncs, renames),
+    /// so that slow I/O of one command overlaps the work of the next. Empty when the commit was
+    /// complete on return. Throws record_error; until it returns, the commit is not durable.
+    using commit_completion = std::function<void()>;
+
+    /// Applies all of `changes` or none of them. Later commands see the changes at once; a store
+    /// whose completion is not empty makes any command that reads a changed record wait until
+    /// the completion has made it durable, so nothing is ever decided on unacknowledged state.
+    virtual commit_completion commit(const change_set& changes) = 0;
 };
 
 }  // namespace durable::detail

@@ -16,24 +16,13 @@ namespace {
     throw detail::record_error(errc::store_unavailable, what + " " + file.string() + ": " + std::strerror(err));
 }
 
-class fd_guard {
-public:
-    explicit fd_guard(int fd) : fd_(fd) {}
-    ~fd_guard() {
-        if (fd_ >= 0) ::close(fd_);
-    }
-    fd_guard(const fd_guard&) = delete;
-    fd_guard& operator=(const fd_guard&) = delete;
-    int get() const { return fd_; }
-    int release() { return std::exchange(fd_, -1); }
-
-private:
-    int fd_;
-};
-
 constexpr std::string_view temp_suffix = ".tmp";
 
 }  // namespace
+
+void unique_fd::reset() noexcept {
+    if (fd_ >= 0) ::close(std::exchange(fd_, -1));
+}
 
 std::filesystem::path durable_files::temp_for(const std::filesystem::path& target) {
     static std::atomic<unsigned long> counter{0};
@@ -47,9 +36,9 @@ bool durable_files::is_temp(const std::filesystem::path& file) {
     return name.size() > temp_suffix.size() && name.ends_with(temp_suffix);
 }
 
-void durable_files::write(const std::filesystem::path& temp, std::string_view content) const {
+unique_fd durable_files::write(const std::filesystem::path& temp, std::string_view content) const {
     step("write", temp);
-    fd_guard fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    unique_fd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
     if (fd.get() < 0) io_failure("cannot create", temp, errno);
     try {
         std::size_t written = 0;
@@ -61,18 +50,16 @@ void durable_files::write(const std::filesystem::path& temp, std::string_view co
             }
             written += static_cast<std::size_t>(n);
         }
-        if (::close(fd.release()) != 0) io_failure("cannot close", temp, errno);
     } catch (...) {
         ::unlink(temp.c_str());
         throw;
     }
+    return fd;
 }
 
-void durable_files::sync(const std::filesystem::path& file) const {
-    step("fsync", file);
-    fd_guard fd(::open(file.c_str(), O_WRONLY | O_CLOEXEC));
-    if (fd.get() < 0) io_failure("cannot open", file, errno);
-    if (::fsync(fd.get()) != 0) io_failure("cannot fsync", file, errno);
+void durable_files::sync(const unique_fd& file, const std::filesystem::path& path) const {
+    step("fsync", path);
+    if (::fsync(file.get()) != 0) io_failure("cannot fsync", path, errno);
 }
 
 void durable_files::rename(const std::filesystem::path& from, const std::filesystem::path& to) const {
@@ -85,28 +72,33 @@ void durable_files::remove(const std::filesystem::path& file) const {
     if (::unlink(file.c_str()) != 0 && errno != ENOENT) io_failure("cannot remove", file, errno);
 }
 
-void durable_files::sync_directory(const std::filesystem::path& directory) const {
-    step("sync-directory", directory);
-    fd_guard fd(::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+open_directory durable_files::open_dir(const std::filesystem::path& directory) {
+    unique_fd fd(::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (fd.get() < 0) io_failure("cannot open directory", directory, errno);
-    if (::fsync(fd.get()) != 0) io_failure("cannot fsync directory", directory, errno);
+    return {directory, std::move(fd)};
 }
 
-void durable_files::replace(const std::filesystem::path& target, std::string_view content) const {
+void durable_files::sync_directory(const open_directory& directory) const {
+    step("sync-directory", directory.path);
+    if (::fsync(directory.fd.get()) != 0) io_failure("cannot fsync directory", directory.path, errno);
+}
+
+void durable_files::replace(const open_directory& directory, const std::filesystem::path& target,
+                            std::string_view content) const {
     const auto temp = temp_for(target);
-    write(temp, content);
+    const auto fd = write(temp, content);
     try {
-        sync(temp);
+        sync(fd, temp);
         rename(temp, target);
     } catch (...) {
         ::unlink(temp.c_str());
         throw;
     }
-    sync_directory(target.parent_path());
+    sync_directory(directory);
 }
 
 std::optional<std::string> durable_files::read(const std::filesystem::path& file) {
-    fd_guard fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+    unique_fd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
     if (fd.get() < 0) {
         if (errno == ENOENT) return std::nullopt;
         io_failure("cannot open", file, errno);

@@ -52,6 +52,7 @@ struct xml_record_store::pending_commit {
     struct operation {
         fs::path target;
         std::optional<fs::path> temp;  // nullopt: remove the target
+        unique_fd temp_fd;             // kept open from write to fsync
     };
     std::vector<operation> operations;
     bool renamed_any = false;
@@ -98,18 +99,32 @@ private:
 xml_record_store::xml_record_store(fs::path directory, bool create_if_missing, fault_hook hook)
     : dir_(std::move(directory)), files_(std::move(hook)) {
     check_layout(create_if_missing);
+    root_dir_ = durable_files::open_dir(dir_);
+    owners_dir_ = durable_files::open_dir(dir_ / "owners");
+    instances_dir_ = durable_files::open_dir(dir_ / "instances");
+    keys_dir_ = durable_files::open_dir(dir_ / "keys");
     const auto lock_path = dir_ / "store.lock";
     lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (lock_fd_ < 0) unavailable("cannot open " + lock_path.string() + ": " + std::strerror(errno));
     // Recovery and clean-up happen under the flock, so they never touch another process's
-    // commit in progress.
+    // commit in progress. Opening always replays journals: the generation that later lock
+    // acquisitions go by is not fsynced, so after a power cut it proves nothing.
     held lock(*this);
+    replay_journals();
+    rebuild_index();
     remove_stray_temp_files();
 }
 
 xml_record_store::~xml_record_store() {
     wait_for_all_commits();
     if (lock_fd_ >= 0) ::close(lock_fd_);
+}
+
+const open_directory& xml_record_store::directory_of(const fs::path& file) const {
+    const auto parent = file.parent_path();
+    for (const auto* d : {&owners_dir_, &instances_dir_, &keys_dir_})
+        if (d->path == parent) return *d;
+    return root_dir_;
 }
 
 void xml_record_store::release_flock_if_idle() {
@@ -151,7 +166,7 @@ void xml_record_store::check_layout(bool create_if_missing) {
                                                               " is not the one this build reads (" +
                                                               std::to_string(store_format_version) + ")");
     } else {
-        files_.replace(header, render_store_header(store_format_version));
+        files_.replace(durable_files::open_dir(dir_), header, render_store_header(store_format_version));
     }
     for (const char* sub : subdirectories) {
         if (!fs::create_directory(dir_ / sub, ec) && ec) unavailable("cannot create " + (dir_ / sub).string() + ": " + ec.message());
@@ -175,13 +190,16 @@ void xml_record_store::write_generation(std::uint64_t generation) {
 }
 
 void xml_record_store::catch_up_after_lock() {
-    replay_journals();
+    // Every commit bumps the generation before it writes a journal, so an unchanged generation
+    // means no other process committed, or crashed mid-commit, since this one last held the lock.
+    const bool others_committed = read_generation() != seen_generation_;
+    if (others_committed) replay_journals();
     bool valid;
     {
         std::scoped_lock state(state_mutex_);
         valid = index_valid_;
     }
-    if (!valid || read_generation() != seen_generation_) rebuild_index();
+    if (!valid || others_committed) rebuild_index();
 }
 
 void xml_record_store::replay_journals() {
@@ -211,9 +229,9 @@ void xml_record_store::apply_journal(const fs::path& journal, const pugi::xml_no
             files_.remove(target);
         }
     }
-    for (const char* sub : subdirectories) files_.sync_directory(dir_ / sub);
+    for (const auto* sub : {&owners_dir_, &instances_dir_, &keys_dir_}) files_.sync_directory(*sub);
     files_.remove(journal);
-    files_.sync_directory(dir_);
+    files_.sync_directory(root_dir_);
 }
 
 void xml_record_store::remove_stray_temp_files() {
@@ -311,12 +329,12 @@ detail::record_store::commit_completion xml_record_store::commit(const detail::c
     auto pending = std::make_shared<pending_commit>();
     try {
         for (const auto& [target, content] : rendered) {
-            std::optional<fs::path> temp;
+            pending_commit::operation op{target, std::nullopt, {}};
             if (content) {
-                temp = durable_files::temp_for(target);
-                files_.write(*temp, *content);
+                op.temp = durable_files::temp_for(target);
+                op.temp_fd = files_.write(*op.temp, *content);
             }
-            pending->operations.push_back({target, temp});
+            pending->operations.push_back(std::move(op));
         }
     } catch (...) {
         for (const auto& op : pending->operations)
@@ -359,7 +377,7 @@ void xml_record_store::make_durable(pending_commit& pending) {
     auto& ops = pending.operations;
     try {
         for (const auto& op : ops)
-            if (op.temp) files_.sync(*op.temp);
+            if (op.temp) files_.sync(op.temp_fd, *op.temp);
     } catch (...) {
         for (const auto& op : ops)
             if (op.temp) ::unlink(op.temp->c_str());
@@ -378,7 +396,7 @@ void xml_record_store::make_durable(pending_commit& pending) {
             if (op.temp) ::unlink(op.temp->c_str());
             throw;
         }
-        files_.sync_directory(op.target.parent_path());
+        files_.sync_directory(directory_of(op.target));
         return;
     }
 
@@ -405,7 +423,7 @@ void xml_record_store::make_durable(pending_commit& pending) {
     } text;
     doc.save(text);
     try {
-        files_.replace(journal, text.out);
+        files_.replace(root_dir_, journal, text.out);
     } catch (...) {
         for (const auto& op : ops)
             if (op.temp) ::unlink(op.temp->c_str());

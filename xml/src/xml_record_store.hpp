@@ -40,6 +40,7 @@ public:
 private:
     class held;
     struct pending_commit;
+    const open_directory& directory_of(const std::filesystem::path& file) const;
     std::filesystem::path owner_file(const uuid& id) const { return dir_ / "owners" / (to_string(id) + ".xml"); }
     std::filesystem::path instance_file(const uuid& id) const { return dir_ / "instances" / (to_string(id) + ".xml"); }
     std::filesystem::path key_file(const uuid& id) const { return dir_ / "keys" / (to_string(id) + ".xml"); }
@@ -65,6 +66,7 @@ private:
     const std::filesystem::path dir_;
     durable_files files_;
     int lock_fd_ = -1;
+    open_directory root_dir_, owners_dir_, instances_dir_, keys_dir_;  // kept open for fsync
 
     // Commands run their engine logic one at a time in this process (engine_mutex_) and across
     // processes (the flock on store.lock). The process keeps the flock while any of its commits

@@ -1,10 +1,11 @@
 // durable-bench: throughput and latency of the stores, each printed beside a ceiling measured
 // in the same run on the same machine, as a ratio. Not a test: numbers vary with the machine.
 //
-//   durable-bench [--seconds S] [--dir PATH] [--stored N,N,...] [--due N] [--only SCENARIO]
+//   durable-bench [--seconds S] [--rounds N] [--dir PATH] [--stored N,N,...] [--due N] [--only SCENARIO]
 //
-// SCENARIO: save, load, lifecycle, try-load. Defaults: 3 s per measurement, a directory under
-// the system temp directory, stored 1000,100000, due 200.
+// SCENARIO: save, load, lifecycle, try-load. Defaults: 3 s per measurement split into 3
+// alternating rounds of store and ceiling, a directory under the system temp directory,
+// stored 1000,100000, due 200.
 
 #include "atomic_write_ceiling.hpp"
 #include "xml_scenarios.hpp"
@@ -23,6 +24,7 @@ namespace {
 
 struct settings {
     double seconds = 3;
+    int rounds = 3;  // store and ceiling alternate, so drift in the disk's speed hits both
     fs::path dir = fs::temp_directory_path() / "durable-bench";
     std::vector<std::size_t> stored{1000, 100000};
     std::size_t due = 200;
@@ -31,7 +33,7 @@ struct settings {
 
 [[noreturn]] void usage(const std::string& why) {
     std::cerr << "durable-bench: " << why
-              << "\nusage: durable-bench [--seconds S] [--dir PATH] [--stored N,N,...] [--due N] "
+              << "\nusage: durable-bench [--seconds S] [--rounds N] [--dir PATH] [--stored N,N,...] [--due N] "
                  "[--only save|load|lifecycle|try-load]\n";
     std::exit(2);
 }
@@ -47,6 +49,9 @@ settings parse(int argc, char** argv) {
         if (arg == "--seconds") {
             s.seconds = std::atof(next().c_str());
             if (s.seconds <= 0) usage("--seconds must be positive");
+        } else if (arg == "--rounds") {
+            s.rounds = std::atoi(next().c_str());
+            if (s.rounds < 1) usage("--rounds must be at least 1");
         } else if (arg == "--dir") {
             s.dir = next();
         } else if (arg == "--stored") {
@@ -65,6 +70,26 @@ settings parse(int argc, char** argv) {
 }
 
 void progress(const std::string& what) { std::cerr << "... " << what << std::endl; }
+
+/// Means over rounds: throughput and percentiles alike.
+struct averaged {
+    measurement sum;
+    int count = 0;
+    void add(const measurement& m) {
+        sum.ops_per_second += m.ops_per_second;
+        sum.p50_ms += m.p50_ms;
+        sum.p99_ms += m.p99_ms;
+        sum.operations += m.operations;
+        ++count;
+    }
+    measurement mean() const {
+        measurement m = sum;
+        m.ops_per_second /= count;
+        m.p50_ms /= count;
+        m.p99_ms /= count;
+        return m;
+    }
+};
 
 void header() {
     std::printf("%-28s %7s %10s %8s %8s %14s %7s\n", "scenario (xml store)", "threads", "ops/s", "p50 ms", "p99 ms",
@@ -86,7 +111,8 @@ int main(int argc, char** argv) {
     const settings s = parse(argc, argv);
     const auto want = [&](const char* scenario) { return s.only.empty() || s.only == scenario; };
     fs::create_directories(s.dir);
-    std::printf("durable-bench: %.1f s per measurement, data in %s\n", s.seconds, s.dir.c_str());
+    std::printf("durable-bench: %.1f s per measurement in %d alternating rounds, data in %s\n", s.seconds, s.rounds,
+                s.dir.c_str());
     std::printf("ceiling = raw atomic replace (write temp, fsync, rename, fsync dir) of the same bytes, same disk, same threads\n\n");
     header();
 
@@ -96,9 +122,13 @@ int main(int argc, char** argv) {
             const std::string name = "save " + std::to_string(kb) + " KB";
             progress(name + ", " + std::to_string(threads) + " thread(s)");
             std::size_t file_bytes = 0;
-            const auto store = xml_save(s.dir / "store", kb * 1024, threads, s.seconds, file_bytes);
-            const auto ceiling = measure_atomic_write_ceiling(s.dir / "ceiling", file_bytes, threads, s.seconds);
-            row(name + " (" + std::to_string(file_bytes / 1024) + " KB file)", threads, store, &ceiling);
+            averaged store, ceiling;
+            for (int round = 0; round < s.rounds; ++round) {
+                store.add(xml_save(s.dir / "store", kb * 1024, threads, s.seconds / s.rounds, file_bytes));
+                ceiling.add(measure_atomic_write_ceiling(s.dir / "ceiling", file_bytes, threads, s.seconds / s.rounds));
+            }
+            const auto ceiling_mean = ceiling.mean();
+            row(name + " (" + std::to_string(file_bytes / 1024) + " KB file)", threads, store.mean(), &ceiling_mean);
         }
     }
     if (want("load")) {

@@ -7,11 +7,13 @@
 //   owners/<id>.xml          lease expiry, host type, identities, metadata
 //   instances/<id>.xml       version, lock owner, flags, timer, runnable time, data, metadata
 //   keys/<id>.xml            instance, state, metadata
-//   journal.xml              present only while a multi-file commit is being applied
+//   journal.<pid>.<n>.xml    present only while a multi-file commit is being applied
 //
 // Every file is replaced atomically (temp file, fsync, rename, fsync of the directory); a
 // command that changes several files first writes a redo journal, so a crash leaves all of
-// its changes or none. Several processes may open one directory.
+// its changes or none. Commands decide one at a time; their fsyncs run after that, overlapping
+// the next command, which waits only if it reads a file still being made durable. Several
+// processes may open one directory.
 //
 // store_options::instance_encoding does not apply: values are written as readable XML.
 

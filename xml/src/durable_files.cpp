@@ -26,8 +26,9 @@ void unique_fd::reset() noexcept {
 
 std::filesystem::path durable_files::temp_for(const std::filesystem::path& target) {
     static std::atomic<unsigned long> counter{0};
+    static const std::string pid = std::to_string(::getpid());
     auto name = target.filename().string();
-    name += "." + std::to_string(::getpid()) + "." + std::to_string(counter++) + std::string(temp_suffix);
+    name += "." + pid + "." + std::to_string(counter++) + std::string(temp_suffix);
     return target.parent_path() / name;
 }
 

@@ -342,8 +342,9 @@ detail::record_store::commit_completion xml_record_store::commit(const detail::c
         throw;
     }
 
-    // Other processes refresh their index on their next command.
-    write_generation(read_generation() + 1);
+    // Other processes refresh their index on their next command. This process has held the
+    // flock since it last read or wrote the generation, so the value it knows is current.
+    write_generation(seen_generation_ + 1);
     for (const auto& [id, r] : changes.instances) index_.update_instance(id, r ? &*r : nullptr);
     for (const auto& [id, k] : changes.keys) index_.update_key(id, k ? &*k : nullptr);
     {

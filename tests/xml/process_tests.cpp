@@ -116,6 +116,10 @@ BOOST_AUTO_TEST_CASE(threads_of_one_store_commit_concurrently_and_lose_no_update
                 auto save = save_counter(counter_of(view) + 1);
                 if (i % 2 == 0) save.instance_keys_to_associate[random_uuid()] = {};
                 store->execute(h, save, ec, diag);
+                // Two handles of this owner that load the instance at nearly the same moment may
+                // both be told they hold it; the version check then refuses the later save. A
+                // lost race, like handle_conflict; the final count shows nothing was lost.
+                if (ec == condition::lock_lost) continue;
                 if (ec) {
                     ++failures;
                     continue;

@@ -55,7 +55,6 @@ struct xml_record_store::pending_commit {
         unique_fd temp_fd;             // kept open from write to fsync
     };
     std::vector<operation> operations;
-    bool renamed_any = false;
 };
 
 class xml_record_store::held final : public guard {
@@ -73,10 +72,10 @@ public:
                 s.flock_held_ = true;
                 state.unlock();
                 s.catch_up_after_lock();
-            } else if (!s.index_valid_) {
+            } else if (!s.index_valid_ || s.replay_due_) {
                 state.unlock();
                 s.wait_for_all_commits();
-                s.rebuild_index();
+                s.catch_up_after_lock();
             }
         } catch (...) {
             if (!state.owns_lock()) state.lock();
@@ -193,13 +192,20 @@ void xml_record_store::catch_up_after_lock() {
     // Every commit bumps the generation before it writes a journal, so an unchanged generation
     // means no other process committed, or crashed mid-commit, since this one last held the lock.
     const bool others_committed = read_generation() != seen_generation_;
-    if (others_committed) replay_journals();
-    bool valid;
+    bool replay_due, valid;
     {
         std::scoped_lock state(state_mutex_);
+        replay_due = std::exchange(replay_due_, false);
         valid = index_valid_;
     }
-    if (!valid || others_committed) rebuild_index();
+    try {
+        if (others_committed || replay_due) replay_journals();
+    } catch (...) {
+        std::scoped_lock state(state_mutex_);
+        replay_due_ = replay_due_ || replay_due;  // still due: try again before the next command
+        throw;
+    }
+    if (!valid || others_committed || replay_due) rebuild_index();
 }
 
 void xml_record_store::replay_journals() {
@@ -360,6 +366,9 @@ detail::record_store::commit_completion xml_record_store::commit(const detail::c
         } catch (...) {
             std::scoped_lock state(state_mutex_);
             index_valid_ = false;  // the index showed the commit: rebuild it from the files
+            // A journal that is already durable must be finished before any other command
+            // reads the files, or a later replay would write over that command's work.
+            replay_due_ = true;
             for (const auto& op : pending->operations) in_flight_paths_.erase(op.target);
             --in_flight_commits_;
             release_flock_if_idle();
@@ -397,7 +406,12 @@ void xml_record_store::make_durable(pending_commit& pending) {
             if (op.temp) ::unlink(op.temp->c_str());
             throw;
         }
-        files_.sync_directory(directory_of(op.target));
+        try {
+            files_.sync_directory(directory_of(op.target));
+        } catch (const record_error& e) {
+            // The new file is in place but may not survive a crash.
+            throw record_error(errc::commit_in_doubt, std::string(e.what()) + " (the file was replaced; it may not be durable)");
+        }
         return;
     }
 

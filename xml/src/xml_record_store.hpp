@@ -46,8 +46,8 @@ private:
     std::filesystem::path key_file(const uuid& id) const { return dir_ / "keys" / (to_string(id) + ".xml"); }
 
     void check_layout(bool create_if_missing);
-    /// Called with the flock just taken (so no commit is in flight anywhere): finishes commits
-    /// a crash interrupted and brings the index up to date with other processes' commits.
+    /// Called with the flock held and no commit in flight: finishes commits a crash or an I/O
+    /// failure interrupted and brings the index up to date with other processes' commits.
     void catch_up_after_lock();
     void replay_journals();
     void replay_journal(const std::filesystem::path& journal);
@@ -79,6 +79,7 @@ private:
     bool guard_active_ = false;
     bool flock_held_ = false;
     bool index_valid_ = false;  // false after a failed commit: rebuilt from the files
+    bool replay_due_ = false;   // a commit failed after its journal: finish it before going on
 
     std::uint64_t seen_generation_ = 0;  // engine lock
     detail::record_index index_;         // engine lock

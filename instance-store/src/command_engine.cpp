@@ -25,8 +25,12 @@ public:
     std::optional<owner_record> owner(const uuid& id) {
         return read(changes_.owners, owners_read_, id, [&] { return base_.find_owner(id); });
     }
-    std::optional<instance_record> instance(const uuid& id) {
-        return read(changes_.instances, instances_read_, id, [&] { return base_.find_instance(id); });
+    /// `with_data` false: the caller replaces the data (see record_store::find_instance).
+    std::optional<instance_record> instance(const uuid& id, bool with_data = true) {
+        if (with_data)  // a record read earlier without its data does not do now
+            if (auto it = instances_read_.find(id); it != instances_read_.end() && it->second && it->second->data_omitted)
+                instances_read_.erase(it);
+        return read(changes_.instances, instances_read_, id, [&] { return base_.find_instance(id, with_data); });
     }
     std::optional<key_record> key(const uuid& id) {
         return read(changes_.keys, keys_read_, id, [&] { return base_.find_key(id); });
@@ -154,9 +158,10 @@ private:
 
     /// The original's LockInstance decision table (reference 4.2). Returns nullopt when the
     /// instance does not exist and the handle holds no lock: the caller may create it.
-    std::optional<instance_record> lock_instance(const uuid& id, bool bound, std::int64_t handle_version) {
+    std::optional<instance_record> lock_instance(const uuid& id, bool bound, std::int64_t handle_version,
+                                                 bool with_data = true) {
         out_.diag.instance_id = id;
-        auto inst = tx_.instance(id);
+        auto inst = tx_.instance(id, with_data);
         if (!inst) {
             if (bound) {
                 out_.diag.instance_version = handle_version;
@@ -399,7 +404,8 @@ private:
     void execute(const commands::save_workflow& cmd) {
         const auto owner = require_live_owner();
         const uuid& id = *request_.instance_id;
-        auto inst = lock_instance(id, request_.lock_version >= 0, request_.lock_version);
+        // A save that carries data replaces all of it: the old data need not be read.
+        auto inst = lock_instance(id, request_.lock_version >= 0, request_.lock_version, !cmd.instance_data);
         if (!inst) inst = new_instance(id);
 
         auto& v = out_.view;
@@ -427,6 +433,7 @@ private:
             require_within_limit(inst->read_write_primitive.size() + inst->read_write_complex.size() +
                                      inst->write_only_primitive.size() + inst->write_only_complex.size(),
                                  "instance data");
+            inst->data_omitted = false;  // all four parts replaced
             inst->initialized = true;
             inst->pending_timer = cmd.pending_timer ? std::optional<timestamp>(now_ + *cmd.pending_timer) : std::nullopt;
             inst->ready_to_run = cmd.ready_to_run;

@@ -41,7 +41,7 @@ public:
         for (const auto& [id, o] : owners_) out.push_back(o);
         return out;
     }
-    std::optional<detail::instance_record> find_instance(const uuid& id) override { return find(instances_, id); }
+    std::optional<detail::instance_record> find_instance(const uuid& id, bool) override { return find(instances_, id); }
     std::vector<uuid> instances_locked_by(const uuid& owner) override { return index_.instances_locked_by(owner); }
     std::optional<detail::key_record> find_key(const uuid& id) override { return find(keys_, id); }
     std::vector<detail::key_record> keys_of(const uuid& instance) override {

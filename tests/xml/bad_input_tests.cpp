@@ -1,5 +1,9 @@
 #include "xml_fixture.hpp"
 
+#include "xml_format.hpp"  // partial reads are the record store's own
+
+#include <durable/detail/record_store.hpp>
+
 using namespace durable;
 using namespace durable::xml;
 using namespace durable::xml::test;
@@ -158,6 +162,45 @@ BOOST_AUTO_TEST_CASE(base64_wrapped_by_a_person_still_reads) {
     auto reopened = open();
     const auto view = reopened->execute(reopened->create_instance_handle(id), cmd::load_workflow{});
     BOOST_TEST((std::get<bytes>(view.data.at("blob").get()) == value));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_FIXTURE_TEST_SUITE(partial_reads, xml_fixture)
+
+BOOST_AUTO_TEST_CASE(a_record_read_without_its_data_is_never_written_back) {
+    auto store = open();
+    const uuid id = random_uuid();
+    store->execute(store->create_instance_handle(id), save_counter(5));
+    const auto file = dir / "instances" / (to_string(id) + ".xml");
+    const auto control = parse_instance(read_file(file), file.string(), /*with_data=*/false);
+    BOOST_TEST(control.data_omitted);
+    BOOST_TEST(control.read_write_primitive.empty());
+    BOOST_CHECK_THROW(render_instance(control), detail::record_error);  // would drop the data
+    const auto full = parse_instance(read_file(file), file.string());
+    BOOST_TEST(!full.data_omitted);
+    BOOST_TEST(!full.read_write_primitive.empty());
+    BOOST_CHECK_NO_THROW(render_instance(full));
+}
+
+BOOST_AUTO_TEST_CASE(saves_that_skip_the_old_data_keep_everything_else) {
+    auto store = open();
+    const uuid id = random_uuid(), key = random_uuid();
+    auto h = store->create_instance_handle(id);
+    cmd::save_workflow first = save_counter(1, false);
+    first.instance_metadata_changes["m"] = instance_value(std::string("kept"));
+    first.instance_keys_to_associate[key] = {};
+    store->execute(h, first);
+    store->execute(h, save_counter(2, false));  // reads the instance without its data
+    cmd::save_workflow metadata_only;           // reads it with its data, and keeps it
+    metadata_only.instance_metadata_changes["n"] = instance_value(std::int64_t{3});
+    metadata_only.unlock_instance = true;
+    store->execute(h, metadata_only);
+    auto reopened = open();
+    const auto view = reopened->execute(reopened->create_instance_handle(), cmd::load_workflow_by_instance_key(key));
+    BOOST_TEST(counter_of(view) == 2);
+    BOOST_TEST(view.metadata.contains("m"));
+    BOOST_TEST(view.metadata.contains("n"));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -412,6 +412,9 @@ detail::owner_record parse_owner(std::string_view text, const std::string& file)
 }
 
 std::string render_instance(const detail::instance_record& r) {
+    if (r.data_omitted)  // writing it would drop the instance's data
+        throw record_error(errc::store_unavailable, "internal error: instance " + to_string(r.id) +
+                                                        " was read without its data and not given new data");
     pugi::xml_document doc;
     auto root = new_root(doc, "instance");
     root.append_attribute("id") = to_string(r.id).c_str();
@@ -441,7 +444,7 @@ std::string render_instance(const detail::instance_record& r) {
     return to_text(doc);
 }
 
-detail::instance_record parse_instance(std::string_view text, const std::string& file) {
+detail::instance_record parse_instance(std::string_view text, const std::string& file, bool with_data) {
     pugi::xml_document doc;
     auto root = load_root(doc, text, "instance", file);
     detail::instance_record r;
@@ -465,7 +468,9 @@ detail::instance_record parse_instance(std::string_view text, const std::string&
     r.suspension_reason = status.attribute("suspension-reason").value();
     r.suspension_exception_name = status.attribute("suspension-exception").value();
     r.last_machine_run_on = status.attribute("last-machine").value();
+    r.data_omitted = !with_data;
     for (const auto& data : root.children("data")) {
+        if (!with_data) break;
         const std::string part = required_attribute(data, "part", file);
         bytes* target = part == "read-write-primitive"   ? &r.read_write_primitive
                         : part == "read-write-complex"   ? &r.read_write_complex

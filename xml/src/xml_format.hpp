@@ -17,7 +17,8 @@ std::string render_store_header(int format_version);
 
 // Each throws detail::record_error (corrupt_data or unsupported_format) naming `file`.
 detail::owner_record parse_owner(std::string_view text, const std::string& file);
-detail::instance_record parse_instance(std::string_view text, const std::string& file);
+/// `with_data` false leaves the <data> elements unparsed and sets data_omitted.
+detail::instance_record parse_instance(std::string_view text, const std::string& file, bool with_data = true);
 detail::key_record parse_key(std::string_view text, const std::string& file);
 int parse_store_header(std::string_view text, const std::string& file);
 

@@ -255,7 +255,9 @@ void xml_record_store::rebuild_index() {
         const auto id = id_of(entry.path());
         if (!id) continue;
         try {
-            if (auto record = parse_record(durable_files::read(entry.path()), entry.path(), parse_instance))
+            // The index needs the control fields only.
+            const auto control_only = [](std::string_view text, const std::string& name) { return parse_instance(text, name, false); };
+            if (auto record = parse_record(durable_files::read(entry.path()), entry.path(), control_only))
                 index_.update_instance(*id, &*record);
         } catch (const record_error&) {
         }
@@ -290,9 +292,10 @@ std::vector<detail::owner_record> xml_record_store::all_owners() {
     return owners;
 }
 
-std::optional<detail::instance_record> xml_record_store::find_instance(const uuid& id) {
+std::optional<detail::instance_record> xml_record_store::find_instance(const uuid& id, bool with_data) {
     const auto file = instance_file(id);
-    return parse_record(read_settled(file), file, parse_instance);
+    return parse_record(read_settled(file), file,
+                        [with_data](std::string_view text, const std::string& name) { return parse_instance(text, name, with_data); });
 }
 
 std::vector<uuid> xml_record_store::instances_locked_by(const uuid& owner) { return index_.instances_locked_by(owner); }

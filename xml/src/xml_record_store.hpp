@@ -28,7 +28,7 @@ public:
     std::unique_ptr<guard> lock_exclusive() override;
     std::optional<detail::owner_record> find_owner(const uuid& id) override;
     std::vector<detail::owner_record> all_owners() override;
-    std::optional<detail::instance_record> find_instance(const uuid& id) override;
+    std::optional<detail::instance_record> find_instance(const uuid& id, bool with_data) override;
     std::vector<uuid> instances_locked_by(const uuid& owner) override;
     std::optional<detail::key_record> find_key(const uuid& id) override;
     std::vector<detail::key_record> keys_of(const uuid& instance) override;

@@ -50,7 +50,9 @@ public:
 
     virtual std::optional<owner_record> find_owner(const uuid& id) = 0;
     virtual std::vector<owner_record> all_owners() = 0;
-    virtual std::optional<instance_record> find_instance(const uuid& id) = 0;
+    /// `with_data` false: the caller will replace the data, so a store may skip reading it
+    /// (and then sets instance_record::data_omitted).
+    virtual std::optional<instance_record> find_instance(const uuid& id, bool with_data) = 0;
     virtual std::vector<uuid> instances_locked_by(const uuid& owner) = 0;
     virtual std::optional<key_record> find_key(const uuid& id) = 0;
     virtual std::vector<key_record> keys_of(const uuid& instance) = 0;

@@ -55,6 +55,9 @@ struct instance_record {
     std::string suspension_reason;
     std::string suspension_exception_name;
     std::string last_machine_run_on;
+    /// Set by a store that was asked for the control fields only and left the four data blobs
+    /// unread. Such a record may be written back only after the data has been replaced.
+    bool data_omitted = false;
     friend bool operator==(const instance_record&, const instance_record&) = default;
 };
 

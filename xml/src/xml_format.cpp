@@ -19,7 +19,7 @@ constexpr const char* xmlns = "urn:durable:xml-store:1";
 
 // ---- scalar text forms -----------------------------------------------------------------
 
-const char base64_chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+constexpr char base64_chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 std::string to_base64(const bytes& in) {
     std::string out((in.size() + 2) / 3 * 4, '=');

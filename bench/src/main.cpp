@@ -1,11 +1,12 @@
 // durable-bench: throughput and latency of the stores, each printed beside a ceiling measured
 // in the same run on the same machine, as a ratio. Not a test: numbers vary with the machine.
 //
-//   durable-bench [--seconds S] [--rounds N] [--dir PATH] [--stored N,N,...] [--due N] [--only SCENARIO]
+//   durable-bench [--seconds S] [--rounds N] [--dir PATH] [--stored N,N,...] [--due N]
+//                 [--sizes KB,KB,...] [--threads N,N,...] [--only SCENARIO]
 //
 // SCENARIO: save, load, lifecycle, try-load. Defaults: 3 s per measurement split into 3
 // alternating rounds of store and ceiling, a directory under the system temp directory,
-// stored 1000,100000, due 200.
+// stored 1000,100000, due 200, save sizes 4,64 KB, threads 1,4.
 
 #include "atomic_write_ceiling.hpp"
 #include "xml_scenarios.hpp"
@@ -28,14 +29,29 @@ struct settings {
     fs::path dir = fs::temp_directory_path() / "durable-bench";
     std::vector<std::size_t> stored{1000, 100000};
     std::size_t due = 200;
+    std::vector<std::size_t> sizes_kb{4, 64};
+    std::vector<std::size_t> threads{1, 4};
     std::string only;
 };
 
 [[noreturn]] void usage(const std::string& why) {
     std::cerr << "durable-bench: " << why
               << "\nusage: durable-bench [--seconds S] [--rounds N] [--dir PATH] [--stored N,N,...] [--due N] "
-                 "[--only save|load|lifecycle|try-load]\n";
+                 "[--sizes KB,KB,...] [--threads N,N,...] [--only save|load|lifecycle|try-load]\n";
     std::exit(2);
+}
+
+std::vector<std::size_t> positive_list(const std::string& option, const std::string& text) {
+    std::vector<std::size_t> values;
+    std::stringstream list(text);
+    for (std::string item; std::getline(list, item, ',');) {
+        char* end = nullptr;
+        const auto value = std::strtoul(item.c_str(), &end, 10);
+        if (item.empty() || *end != '\0' || value == 0) usage(option + " takes positive whole numbers separated by commas, not \"" + text + "\"");
+        values.push_back(value);
+    }
+    if (values.empty()) usage(option + " needs at least one value");
+    return values;
 }
 
 settings parse(int argc, char** argv) {
@@ -55,9 +71,11 @@ settings parse(int argc, char** argv) {
         } else if (arg == "--dir") {
             s.dir = next();
         } else if (arg == "--stored") {
-            s.stored.clear();
-            std::stringstream list(next());
-            for (std::string item; std::getline(list, item, ',');) s.stored.push_back(std::stoul(item));
+            s.stored = positive_list(arg, next());
+        } else if (arg == "--sizes") {
+            s.sizes_kb = positive_list(arg, next());
+        } else if (arg == "--threads") {
+            s.threads = positive_list(arg, next());
         } else if (arg == "--due") {
             s.due = std::stoul(next());
         } else if (arg == "--only") {
@@ -116,9 +134,10 @@ int main(int argc, char** argv) {
     std::printf("ceiling = raw atomic replace (write temp, fsync, rename, fsync dir) of the same bytes, same disk, same threads\n\n");
     header();
 
-    for (const std::size_t kb : {4u, 64u}) {
+    for (const std::size_t kb : s.sizes_kb) {
         if (!want("save")) break;
-        for (const int threads : {1, 4}) {
+        for (const auto count : s.threads) {
+            const int threads = static_cast<int>(count);
             const std::string name = "save " + std::to_string(kb) + " KB";
             progress(name + ", " + std::to_string(threads) + " thread(s)");
             std::size_t file_bytes = 0;
@@ -132,13 +151,15 @@ int main(int argc, char** argv) {
         }
     }
     if (want("load")) {
-        for (const int threads : {1, 4}) {
+        for (const auto count : s.threads) {
+            const int threads = static_cast<int>(count);
             progress("load, " + std::to_string(threads) + " thread(s)");
             row("load 4 KB (locks: 1 write)", threads, xml_load(s.dir / "store", threads, s.seconds), nullptr);
         }
     }
     if (want("lifecycle")) {
-        for (const int threads : {1, 4}) {
+        for (const auto count : s.threads) {
+            const int threads = static_cast<int>(count);
             progress("lifecycle, " + std::to_string(threads) + " thread(s)");
             row("lifecycle (4 commands)", threads, xml_lifecycle(s.dir / "store", threads, s.seconds), nullptr);
         }

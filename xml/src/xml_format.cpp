@@ -1,5 +1,8 @@
 #include "xml_format.hpp"
 
+#include "base64.hpp"
+#include "xml_text_writer.hpp"
+
 #include <durable/codec.hpp>
 #include <durable/detail/record_store.hpp>
 
@@ -18,74 +21,6 @@ using detail::record_error;
 constexpr const char* xmlns = "urn:durable:xml-store:1";
 
 // ---- scalar text forms -----------------------------------------------------------------
-
-constexpr char base64_chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-std::string to_base64(const bytes& in) {
-    std::string out((in.size() + 2) / 3 * 4, '=');
-    std::size_t o = 0, i = 0;
-    for (; i + 3 <= in.size(); i += 3) {  // whole 3-byte groups, no branches
-        const std::uint32_t n = std::uint32_t{in[i]} << 16 | std::uint32_t{in[i + 1]} << 8 | in[i + 2];
-        out[o++] = base64_chars[(n >> 18) & 63];
-        out[o++] = base64_chars[(n >> 12) & 63];
-        out[o++] = base64_chars[(n >> 6) & 63];
-        out[o++] = base64_chars[n & 63];
-    }
-    if (i < in.size()) {  // the last one or two bytes; '=' padding is already in place
-        std::uint32_t n = std::uint32_t{in[i]} << 16;
-        if (i + 1 < in.size()) n |= std::uint32_t{in[i + 1]} << 8;
-        out[o++] = base64_chars[(n >> 18) & 63];
-        out[o++] = base64_chars[(n >> 12) & 63];
-        if (i + 1 < in.size()) out[o] = base64_chars[(n >> 6) & 63];
-    }
-    return out;
-}
-
-/// Decoding table: the 6-bit value of each base64 character, -1 for anything else.
-constexpr std::array<std::int8_t, 256> base64_values = [] {
-    std::array<std::int8_t, 256> table{};
-    table.fill(-1);
-    for (int i = 0; i < 64; ++i) table[static_cast<unsigned char>(base64_chars[i])] = static_cast<std::int8_t>(i);
-    return table;
-}();
-
-bool from_base64(std::string_view in, bytes& out) {
-    out.assign(in.size() / 4 * 3, 0);
-    std::size_t o = 0;
-    std::uint32_t acc = 0;
-    int bits = 0;
-    for (std::size_t i = 0; i < in.size(); ++i) {
-        // Fast path: four plain characters make three bytes.
-        if (bits == 0 && i + 4 <= in.size()) {
-            const int a = base64_values[static_cast<unsigned char>(in[i])];
-            const int b = base64_values[static_cast<unsigned char>(in[i + 1])];
-            const int c = base64_values[static_cast<unsigned char>(in[i + 2])];
-            const int d = base64_values[static_cast<unsigned char>(in[i + 3])];
-            if ((a | b | c | d) >= 0) {
-                const auto n = static_cast<std::uint32_t>(a << 18 | b << 12 | c << 6 | d);
-                out[o++] = static_cast<std::uint8_t>(n >> 16);
-                out[o++] = static_cast<std::uint8_t>(n >> 8);
-                out[o++] = static_cast<std::uint8_t>(n);
-                i += 3;
-                continue;
-            }
-        }
-        // Slow path: padding, white space (a person may have wrapped the text), or garbage.
-        const char ch = in[i];
-        if (ch == '=' || ch == '\n' || ch == '\r' || ch == ' ' || ch == '\t') continue;
-        const int v = base64_values[static_cast<unsigned char>(ch)];
-        if (v < 0) return false;
-        acc = (acc << 6) | static_cast<std::uint32_t>(v);
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            if (o == out.size()) out.push_back(0);
-            out[o++] = static_cast<std::uint8_t>((acc >> bits) & 0xff);
-        }
-    }
-    out.resize(o);
-    return true;
-}
 
 /// XML 1.0 cannot carry most control characters; such strings are written as base64.
 bool xml_safe(std::string_view s) {
@@ -154,9 +89,9 @@ std::optional<uuid> optional_uuid(const pugi::xml_node& node, const char* attr, 
     return uuid_attribute(node, attr, file);
 }
 
-void set_time(pugi::xml_node node, const char* attr, timestamp t) {
-    node.append_attribute(attr) = std::to_string(t.time_since_epoch().count()).c_str();
-    node.append_attribute((std::string(attr) + "-utc").c_str()) = utc_text(t).c_str();  // for people; not read
+void time_attributes(xml_text_writer& w, std::string_view attr, timestamp t) {
+    w.integer_attribute(attr, std::int64_t{t.time_since_epoch().count()});
+    w.attribute(std::string(attr) + "-utc", utc_text(t));  // for people; not read
 }
 
 timestamp time_attribute(const pugi::xml_node& node, const char* attr, const std::string& file) {
@@ -179,41 +114,42 @@ std::optional<name> optional_name(const pugi::xml_node& node, const char* attr, 
 
 // ---- bags --------------------------------------------------------------------------------
 
-void render_value(pugi::xml_node p, const value& v) {
-    p.append_attribute("kind") = to_string(kind_of(v));
+/// A <property> element's value: its kind and any attributes that go with it, then its text.
+void render_value(xml_text_writer& w, const value& v) {
+    w.attribute("kind", to_string(kind_of(v)));
     std::visit(
-        [&p](const auto& x) {
+        [&w](const auto& x) {
             using T = std::decay_t<decltype(x)>;
             if constexpr (std::is_same_v<T, std::monostate>) {
             } else if constexpr (std::is_same_v<T, bool>) {
-                p.text() = x ? "true" : "false";
+                w.text(x ? "true" : "false");
             } else if constexpr (std::is_same_v<T, std::int64_t>) {
-                p.text() = std::to_string(x).c_str();
+                w.integer_text(x);
             } else if constexpr (std::is_same_v<T, double>) {
                 char buf[40];
                 std::snprintf(buf, sizeof buf, "%.17g", x);
-                p.text() = buf;
+                w.text(buf);
             } else if constexpr (std::is_same_v<T, std::string>) {
                 if (xml_safe(x)) {
-                    p.text() = x.c_str();
+                    w.text(x);
                 } else {
-                    p.append_attribute("encoding") = "base64";
-                    p.text() = to_base64(bytes(x.begin(), x.end())).c_str();
+                    w.attribute("encoding", "base64");
+                    w.base64_text(reinterpret_cast<const std::uint8_t*>(x.data()), x.size());
                 }
             } else if constexpr (std::is_same_v<T, bytes>) {
-                p.text() = to_base64(x).c_str();
+                w.base64_text(x.data(), x.size());
             } else if constexpr (std::is_same_v<T, uuid>) {
-                p.text() = to_string(x).c_str();
+                w.text(to_string(x));
             } else if constexpr (std::is_same_v<T, timestamp>) {
-                p.append_attribute("utc") = utc_text(x).c_str();
-                p.text() = std::to_string(x.time_since_epoch().count()).c_str();
+                w.attribute("utc", utc_text(x));
+                w.integer_text(std::int64_t{x.time_since_epoch().count()});
             } else if constexpr (std::is_same_v<T, duration>) {
-                p.text() = std::to_string(x.count()).c_str();
+                w.integer_text(std::int64_t{x.count()});
             } else if constexpr (std::is_same_v<T, name>) {
-                p.text() = x.to_string().c_str();
+                w.text(x.to_string());
             } else if constexpr (std::is_same_v<T, opaque>) {
-                p.append_attribute("content-type") = x.content_type.c_str();
-                p.text() = to_base64(x.data).c_str();
+                w.attribute("content-type", x.content_type);
+                w.base64_text(x.data.data(), x.data.size());
             }
         },
         v);
@@ -227,7 +163,7 @@ value parse_value(const pugi::xml_node& p, const std::string& file) {
     };
     auto blob = [&] {
         bytes b;
-        if (!from_base64(text, b)) bad();
+        if (!decode_base64(text, b)) bad();
         return b;
     };
     if (kind == "null") return std::monostate{};
@@ -269,24 +205,25 @@ value parse_value(const pugi::xml_node& p, const std::string& file) {
     corrupt(file, path_of(p) + ": unknown value kind \"" + kind + "\"");
 }
 
-void render_bag(pugi::xml_node parent, const char* element, const bytes& blob, const char* part = nullptr) {
+void render_bag(xml_text_writer& w, const char* element, const bytes& blob, const char* part = nullptr) {
     if (blob.empty()) return;
     property_bag bag;
     std::string why;
     if (decode_bag(blob, bag, why)) throw record_error(errc::corrupt_data, std::string("cannot render bag: ") + why);
-    auto node = parent.append_child(element);
-    if (part != nullptr) node.append_attribute("part") = part;
+    w.open_element(element);
+    if (part != nullptr) w.attribute("part", part);
     for (const auto& [key, v] : bag) {
-        auto p = node.append_child("property");
-        p.append_attribute("name") = key.to_string().c_str();
-        if (v.is_optional()) p.append_attribute("optional") = "true";
-        if (v.is_write_only()) p.append_attribute("write-only") = "true";
-        if (v.is_deleted()) {
-            p.append_attribute("deleted") = "true";
-            continue;
-        }
-        render_value(p, v.get());
+        w.open_element("property");
+        w.attribute("name", key.to_string());
+        if (v.is_optional()) w.boolean_attribute("optional", true);
+        if (v.is_write_only()) w.boolean_attribute("write-only", true);
+        if (v.is_deleted())
+            w.boolean_attribute("deleted", true);
+        else
+            render_value(w, v.get());
+        w.close_element();
     }
+    w.close_element();
 }
 
 bytes parse_bag(const pugi::xml_node& node, const std::string& file) {
@@ -313,27 +250,25 @@ bytes parse_bag(const pugi::xml_node& node, const std::string& file) {
 
 // ---- documents ---------------------------------------------------------------------------
 
-std::string to_text(const pugi::xml_document& doc) {
-    struct string_writer final : pugi::xml_writer {
-        std::string out;
-        void write(const void* data, std::size_t size) override { out.append(static_cast<const char*>(data), size); }
-    } writer;
-    doc.save(writer, "  ", pugi::format_default, pugi::encoding_utf8);
-    return std::move(writer.out);
+/// A writer with the declaration and the root element open, sized for `payload` bytes of
+/// values (base64 makes four characters of three bytes).
+xml_text_writer new_document(const char* root, std::size_t payload = 0) {
+    xml_text_writer w(1024 + payload / 3 * 4);
+    w.declaration();
+    w.open_element(root);
+    w.attribute("xmlns", xmlns);
+    return w;
 }
 
-pugi::xml_node new_root(pugi::xml_document& doc, const char* element) {
-    auto decl = doc.append_child(pugi::node_declaration);
-    decl.append_attribute("version") = "1.0";
-    decl.append_attribute("encoding") = "UTF-8";
-    auto root = doc.append_child(element);
-    root.append_attribute("xmlns") = xmlns;
-    return root;
+std::string finish_document(xml_text_writer& w) {
+    w.close_element();
+    return w.finish();
 }
 
 pugi::xml_node load_root(pugi::xml_document& doc, std::string_view text, const char* element, const std::string& file) {
     if (text.empty()) corrupt(file, "the file is empty");
-    const auto result = doc.load_buffer(text.data(), text.size(), pugi::parse_default, pugi::encoding_utf8);
+    // parse_ws_pcdata_single keeps a value that is all white space, such as a string of one space.
+    const auto result = doc.load_buffer(text.data(), text.size(), pugi::parse_default | pugi::parse_ws_pcdata_single, pugi::encoding_utf8);
     if (!result)
         corrupt(file, "XML parse error at offset " + std::to_string(result.offset) + ": " + result.description());
     auto root = doc.document_element();
@@ -345,16 +280,17 @@ pugi::xml_node load_root(pugi::xml_document& doc, std::string_view text, const c
     return root;
 }
 
-void render_identity(pugi::xml_node parent, const workflow_identity& id) {
-    auto node = parent.append_child("identity");
-    node.append_attribute("name") = id.name.c_str();
-    if (!id.package.empty()) node.append_attribute("package") = id.package.c_str();
+void render_identity(xml_text_writer& w, const workflow_identity& id) {
+    w.open_element("identity");
+    w.attribute("name", id.name);
+    if (!id.package.empty()) w.attribute("package", id.package);
     if (id.version) {
-        node.append_attribute("major") = std::to_string(id.version->major).c_str();
-        node.append_attribute("minor") = std::to_string(id.version->minor).c_str();
-        if (id.version->build) node.append_attribute("build") = std::to_string(*id.version->build).c_str();
-        if (id.version->revision) node.append_attribute("revision") = std::to_string(*id.version->revision).c_str();
+        w.integer_attribute("major", std::int64_t{id.version->major});
+        w.integer_attribute("minor", std::int64_t{id.version->minor});
+        if (id.version->build) w.integer_attribute("build", std::int64_t{*id.version->build});
+        if (id.version->revision) w.integer_attribute("revision", std::int64_t{*id.version->revision});
     }
+    w.close_element();
 }
 
 workflow_identity parse_identity(const pugi::xml_node& node, const std::string& file) {
@@ -375,20 +311,19 @@ workflow_identity parse_identity(const pugi::xml_node& node, const std::string& 
 }  // namespace
 
 std::string render_owner(const detail::owner_record& r) {
-    pugi::xml_document doc;
-    auto root = new_root(doc, "owner");
-    root.append_attribute("id") = to_string(r.id).c_str();
-    set_time(root, "lease-expires", r.lease_expires);
-    set_time(root, "created", r.created);
-    if (r.workflow_host_type) root.append_attribute("host-type") = r.workflow_host_type->to_string().c_str();
-    root.append_attribute("machine") = r.machine_name.c_str();
-    root.append_attribute("activation-service") = r.activation_service;
-    root.append_attribute("deletes-instances-on-completion") = r.deletes_instances_on_completion;
-    root.append_attribute("identity-filter") = static_cast<int>(r.filter);
-    for (const auto& id : r.identities) render_identity(root, id);
-    render_bag(root, "metadata", r.metadata);
-    render_bag(root, "write-only-metadata", r.write_only_metadata);
-    return to_text(doc);
+    auto w = new_document("owner", r.metadata.size() + r.write_only_metadata.size());
+    w.attribute("id", to_string(r.id));
+    time_attributes(w, "lease-expires", r.lease_expires);
+    time_attributes(w, "created", r.created);
+    if (r.workflow_host_type) w.attribute("host-type", r.workflow_host_type->to_string());
+    w.attribute("machine", r.machine_name);
+    w.boolean_attribute("activation-service", r.activation_service);
+    w.boolean_attribute("deletes-instances-on-completion", r.deletes_instances_on_completion);
+    w.integer_attribute("identity-filter", std::int64_t{static_cast<int>(r.filter)});
+    for (const auto& id : r.identities) render_identity(w, id);
+    render_bag(w, "metadata", r.metadata);
+    render_bag(w, "write-only-metadata", r.write_only_metadata);
+    return finish_document(w);
 }
 
 detail::owner_record parse_owner(std::string_view text, const std::string& file) {
@@ -415,33 +350,34 @@ std::string render_instance(const detail::instance_record& r) {
     if (r.data_omitted)  // writing it would drop the instance's data
         throw record_error(errc::store_unavailable, "internal error: instance " + to_string(r.id) +
                                                         " was read without its data and not given new data");
-    pugi::xml_document doc;
-    auto root = new_root(doc, "instance");
-    root.append_attribute("id") = to_string(r.id).c_str();
-    root.append_attribute("version") = std::to_string(r.version).c_str();
-    if (r.lock_owner) root.append_attribute("lock-owner") = to_string(*r.lock_owner).c_str();
-    root.append_attribute("initialized") = r.initialized;
-    root.append_attribute("completed") = r.completed;
-    root.append_attribute("suspended") = r.suspended;
-    root.append_attribute("ready-to-run") = r.ready_to_run;
-    if (r.pending_timer) set_time(root, "pending-timer", *r.pending_timer);
-    if (r.runnable_time) set_time(root, "runnable-time", *r.runnable_time);
-    if (r.workflow_host_type) root.append_attribute("host-type") = r.workflow_host_type->to_string().c_str();
-    set_time(root, "created", r.creation_time);
-    if (r.last_updated) set_time(root, "last-updated", *r.last_updated);
-    if (r.identity) render_identity(root, *r.identity);
-    auto status = root.append_child("status");
-    status.append_attribute("execution") = r.execution_status.c_str();
-    status.append_attribute("bookmarks") = r.blocking_bookmarks.c_str();
-    status.append_attribute("suspension-reason") = r.suspension_reason.c_str();
-    status.append_attribute("suspension-exception") = r.suspension_exception_name.c_str();
-    status.append_attribute("last-machine") = r.last_machine_run_on.c_str();
-    render_bag(root, "data", r.read_write_primitive, "read-write-primitive");
-    render_bag(root, "data", r.read_write_complex, "read-write-complex");
-    render_bag(root, "data", r.write_only_primitive, "write-only-primitive");
-    render_bag(root, "data", r.write_only_complex, "write-only-complex");
-    render_bag(root, "metadata", r.metadata);
-    return to_text(doc);
+    auto w = new_document("instance", r.read_write_primitive.size() + r.read_write_complex.size() +
+                                          r.write_only_primitive.size() + r.write_only_complex.size() + r.metadata.size());
+    w.attribute("id", to_string(r.id));
+    w.integer_attribute("version", r.version);
+    if (r.lock_owner) w.attribute("lock-owner", to_string(*r.lock_owner));
+    w.boolean_attribute("initialized", r.initialized);
+    w.boolean_attribute("completed", r.completed);
+    w.boolean_attribute("suspended", r.suspended);
+    w.boolean_attribute("ready-to-run", r.ready_to_run);
+    if (r.pending_timer) time_attributes(w, "pending-timer", *r.pending_timer);
+    if (r.runnable_time) time_attributes(w, "runnable-time", *r.runnable_time);
+    if (r.workflow_host_type) w.attribute("host-type", r.workflow_host_type->to_string());
+    time_attributes(w, "created", r.creation_time);
+    if (r.last_updated) time_attributes(w, "last-updated", *r.last_updated);
+    if (r.identity) render_identity(w, *r.identity);
+    w.open_element("status");
+    w.attribute("execution", r.execution_status);
+    w.attribute("bookmarks", r.blocking_bookmarks);
+    w.attribute("suspension-reason", r.suspension_reason);
+    w.attribute("suspension-exception", r.suspension_exception_name);
+    w.attribute("last-machine", r.last_machine_run_on);
+    w.close_element();
+    render_bag(w, "data", r.read_write_primitive, "read-write-primitive");
+    render_bag(w, "data", r.read_write_complex, "read-write-complex");
+    render_bag(w, "data", r.write_only_primitive, "write-only-primitive");
+    render_bag(w, "data", r.write_only_complex, "write-only-complex");
+    render_bag(w, "metadata", r.metadata);
+    return finish_document(w);
 }
 
 detail::instance_record parse_instance(std::string_view text, const std::string& file, bool with_data) {
@@ -485,18 +421,19 @@ detail::instance_record parse_instance(std::string_view text, const std::string&
 }
 
 std::string render_key(const detail::key_record& r) {
-    pugi::xml_document doc;
-    auto root = new_root(doc, "key");
-    root.append_attribute("id") = to_string(r.id).c_str();
-    root.append_attribute("instance") = to_string(r.instance_id).c_str();
-    root.append_attribute("state") = r.associated ? "associated" : "completed";
+    auto w = new_document("key", r.metadata ? r.metadata->size() : 0);
+    w.attribute("id", to_string(r.id));
+    w.attribute("instance", to_string(r.instance_id));
+    w.attribute("state", r.associated ? "associated" : "completed");
     if (r.metadata) {
-        if (r.metadata->empty())
-            root.append_child("metadata");
-        else
-            render_bag(root, "metadata", *r.metadata);
+        if (r.metadata->empty()) {
+            w.open_element("metadata");  // written, and empty: unlike no metadata yet
+            w.close_element();
+        } else {
+            render_bag(w, "metadata", *r.metadata);
+        }
     }
-    return to_text(doc);
+    return finish_document(w);
 }
 
 detail::key_record parse_key(std::string_view text, const std::string& file) {
@@ -513,11 +450,10 @@ detail::key_record parse_key(std::string_view text, const std::string& file) {
 }
 
 std::string render_store_header(int format_version) {
-    pugi::xml_document doc;
-    auto root = new_root(doc, "store");
-    root.append_attribute("format-version") = format_version;
-    root.append_child(pugi::node_comment).set_value(" durable XML instance store: see xml/include/durable/xml_instance_store.hpp ");
-    return to_text(doc);
+    auto w = new_document("store");
+    w.integer_attribute("format-version", std::int64_t{format_version});
+    w.comment(" durable XML instance store: see xml/include/durable/xml_instance_store.hpp ");
+    return finish_document(w);
 }
 
 int parse_store_header(std::string_view text, const std::string& file) {

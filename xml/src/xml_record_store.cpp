@@ -1,6 +1,7 @@
 #include "xml_record_store.hpp"
 
 #include "xml_format.hpp"
+#include "xml_text_writer.hpp"
 
 #include <durable/xml_instance_store.hpp>
 
@@ -219,20 +220,25 @@ void xml_record_store::replay_journal(const fs::path& journal) {
     pugi::xml_document doc;
     if (!doc.load_buffer(text->data(), text->size()))
         throw record_error(errc::corrupt_data, journal.string() + ": the commit journal cannot be parsed");
+    std::vector<journal_step> steps;
+    for (const auto& op : doc.document_element().children()) {
+        const std::string_view kind = op.name(), target = op.attribute("target").value(), temp = op.attribute("temp").value();
+        if (target.empty() || (kind == "replace" && temp.empty()) || (kind != "replace" && kind != "remove"))
+            throw record_error(errc::corrupt_data, journal.string() + ": the commit journal has a malformed <" + std::string(kind) + "> step");
+        steps.push_back({dir_ / target, kind == "replace" ? std::optional(dir_ / temp) : std::nullopt});
+    }
     write_generation(read_generation() + 1);
-    apply_journal(journal, doc.document_element());
+    apply_journal(journal, steps);
     std::scoped_lock state(state_mutex_);
     index_valid_ = false;  // the index never saw this commit
 }
 
-void xml_record_store::apply_journal(const fs::path& journal, const pugi::xml_node& root) {
-    for (const auto& op : root.children()) {
-        const fs::path target = dir_ / op.attribute("target").value();
-        if (std::string_view(op.name()) == "replace") {
-            const fs::path temp = dir_ / op.attribute("temp").value();
-            if (fs::exists(temp)) files_.rename(temp, target);  // replay may find it done
+void xml_record_store::apply_journal(const fs::path& journal, const std::vector<journal_step>& steps) {
+    for (const auto& step : steps) {
+        if (step.temp) {
+            if (fs::exists(*step.temp)) files_.rename(*step.temp, step.target);  // replay may find it done
         } else {
-            files_.remove(target);
+            files_.remove(step.target);
         }
     }
     for (const auto* sub : {&owners_dir_, &instances_dir_, &keys_dir_}) files_.sync_directory(*sub);
@@ -423,32 +429,32 @@ void xml_record_store::make_durable(pending_commit& pending) {
     static std::atomic<unsigned long> journal_counter{0};
     const auto journal = dir_ / (std::string(journal_prefix) + std::to_string(::getpid()) + "." +
                                  std::to_string(journal_counter++) + ".xml");
-    pugi::xml_document doc;
-    auto root = doc.append_child("journal");
+    std::vector<journal_step> steps;
+    xml_text_writer w;
+    w.declaration();
+    w.open_element("journal");
     for (const auto& op : ops) {
-        const auto relative = fs::relative(op.target, dir_);
+        steps.push_back({op.target, op.temp});
         if (op.temp) {
-            auto node = root.append_child("replace");
-            node.append_attribute("temp") = fs::relative(*op.temp, dir_).c_str();
-            node.append_attribute("target") = relative.c_str();
+            w.open_element("replace");
+            w.attribute("temp", fs::relative(*op.temp, dir_).string());
         } else {
-            root.append_child("remove").append_attribute("target") = relative.c_str();
+            w.open_element("remove");
         }
+        w.attribute("target", fs::relative(op.target, dir_).string());
+        w.close_element();
     }
-    struct string_writer final : pugi::xml_writer {
-        std::string out;
-        void write(const void* data, std::size_t size) override { out.append(static_cast<const char*>(data), size); }
-    } text;
-    doc.save(text);
+    w.close_element();
+    const std::string text = w.finish();
     try {
-        files_.replace(root_dir_, journal, text.out);
+        files_.replace(root_dir_, journal, text);
     } catch (...) {
         for (const auto& op : ops)
             if (op.temp) ::unlink(op.temp->c_str());
         throw;
     }
     try {
-        apply_journal(journal, root);
+        apply_journal(journal, steps);
     } catch (const record_error& e) {
         // The journal is durable: the commit is decided and the next process to take the
         // lock finishes it. Say so rather than report a plain failure.

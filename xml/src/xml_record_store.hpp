@@ -3,8 +3,6 @@
 
 #include "durable_files.hpp"
 
-#include <pugixml.hpp>
-
 #include <durable/detail/record_index.hpp>
 #include <durable/detail/record_store.hpp>
 
@@ -12,7 +10,9 @@
 #include <filesystem>
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <set>
+#include <vector>
 
 namespace durable::xml {
 
@@ -51,7 +51,12 @@ private:
     void catch_up_after_lock();
     void replay_journals();
     void replay_journal(const std::filesystem::path& journal);
-    void apply_journal(const std::filesystem::path& journal, const pugi::xml_node& root);
+    /// One rename (temp over target) or removal (no temp) of a journalled commit.
+    struct journal_step {
+        std::filesystem::path target;
+        std::optional<std::filesystem::path> temp;
+    };
+    void apply_journal(const std::filesystem::path& journal, const std::vector<journal_step>& steps);
     void remove_stray_temp_files();
     void rebuild_index();
     std::uint64_t read_generation() const;

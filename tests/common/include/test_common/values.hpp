@@ -22,6 +22,11 @@ inline property_bag every_kind_bag() {
     bag[{ns, "opaque"}] = instance_value(opaque{"application/json", bytes{'{', '}'}});
     bag[{"", "optional"}] = instance_value(std::string("maybe"), value_options::optional);
     bag[{"", "empty string"}] = instance_value(std::string());
+    // Text a file format can mangle: XML parsers turn \r into \n and may drop white space.
+    bag[{"", "carriage returns"}] = instance_value(std::string("line\r\nnext\r"));
+    bag[{"", "white space only"}] = instance_value(std::string(" \t\n "));
+    bag[{"", "control character"}] = instance_value(std::string("bell\x07"));
+    bag[{"", "markup"}] = instance_value(std::string("]]> --> <!-- &amp; ' \""));
     return bag;
 }
 

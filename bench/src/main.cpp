@@ -140,14 +140,14 @@ int main(int argc, char** argv) {
             const int threads = static_cast<int>(count);
             const std::string name = "save " + std::to_string(kb) + " KB";
             progress(name + ", " + std::to_string(threads) + " thread(s)");
-            std::size_t file_bytes = 0;
+            std::string file_content;
             averaged store, ceiling;
             for (int round = 0; round < s.rounds; ++round) {
-                store.add(xml_save(s.dir / "store", kb * 1024, threads, s.seconds / s.rounds, file_bytes));
-                ceiling.add(measure_atomic_write_ceiling(s.dir / "ceiling", file_bytes, threads, s.seconds / s.rounds));
+                store.add(xml_save(s.dir / "store", kb * 1024, threads, s.seconds / s.rounds, file_content));
+                ceiling.add(measure_atomic_write_ceiling(s.dir / "ceiling", file_content, threads, s.seconds / s.rounds));
             }
             const auto ceiling_mean = ceiling.mean();
-            row(name + " (" + std::to_string(file_bytes / 1024) + " KB file)", threads, store.mean(), &ceiling_mean);
+            row(name + " (" + std::to_string(file_content.size() / 1024) + " KB file)", threads, store.mean(), &ceiling_mean);
         }
     }
     if (want("load")) {

@@ -59,7 +59,7 @@ clock_type::duration timed(F&& f) {
 
 }  // namespace
 
-measurement xml_save(const fs::path& dir, std::size_t payload_bytes, int threads, double seconds, std::size_t& file_bytes) {
+measurement xml_save(const fs::path& dir, std::size_t payload_bytes, int threads, double seconds, std::string& file_content) {
     bench_store s(dir);
     std::vector<instance_handle> handles;
     std::vector<uuid> ids;
@@ -68,7 +68,8 @@ measurement xml_save(const fs::path& dir, std::size_t payload_bytes, int threads
         handles.push_back(s.store->create_instance_handle(ids.back()));
         s.store->execute(handles.back(), save_with(payload_bytes, false));
     }
-    file_bytes = fs::file_size(dir / "instances" / (to_string(ids[0]) + ".xml"));
+    std::ifstream file(dir / "instances" / (to_string(ids[0]) + ".xml"), std::ios::binary);
+    file_content.assign(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
     const auto save = save_with(payload_bytes, false);
     return run_timed(threads, seconds, [&](int t, std::size_t) {
         auto command = save;  // copied outside the measured part

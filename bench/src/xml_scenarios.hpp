@@ -5,13 +5,14 @@
 #include "measure.hpp"
 
 #include <filesystem>
+#include <string>
 
 namespace durable::bench {
 
-/// Saves of `payload_bytes` of opaque data under a held lock; `file_bytes` receives the size
-/// of the instance file one save writes (the ceiling writes the same number of bytes).
+/// Saves of `payload_bytes` of opaque data under a held lock; `file_content` receives the
+/// instance file one save writes (the ceiling writes the same bytes).
 measurement xml_save(const std::filesystem::path& dir, std::size_t payload_bytes, int threads, double seconds,
-                     std::size_t& file_bytes);
+                     std::string& file_content);
 /// load_workflow of an unlocked 4 KB instance (a load takes the lock: one durable write).
 measurement xml_load(const std::filesystem::path& dir, int threads, double seconds);
 /// Create with a key, unload, load by key, complete (delete_all): four durable commands.

@@ -54,7 +54,7 @@ public:
 
     record_store::commit_completion commit() {
         if (changes_.empty()) return {};
-        return base_.commit(changes_);
+        return base_.commit(std::move(changes_));  // the transaction is done with them
     }
 
 private:

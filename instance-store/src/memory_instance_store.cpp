@@ -59,15 +59,15 @@ public:
         return index_.due_runnable_by_host_type(now);
     }
 
-    commit_completion commit(const detail::change_set& changes) override {
-        for (const auto& [id, o] : changes.owners) apply(owners_, id, o);
-        for (const auto& [id, r] : changes.instances) {
-            apply(instances_, id, r);
+    commit_completion commit(detail::change_set changes) override {
+        for (auto& [id, o] : changes.owners) apply(owners_, id, std::move(o));
+        for (auto& [id, r] : changes.instances) {
             index_.update_instance(id, r ? &*r : nullptr);
+            apply(instances_, id, std::move(r));
         }
-        for (const auto& [id, k] : changes.keys) {
-            apply(keys_, id, k);
+        for (auto& [id, k] : changes.keys) {
             index_.update_key(id, k ? &*k : nullptr);
+            apply(keys_, id, std::move(k));
         }
         return {};  // memory is as durable as it gets on return
     }
@@ -80,9 +80,9 @@ private:
         return it->second;
     }
     template <class Map, class Record>
-    static void apply(Map& map, const uuid& id, const std::optional<Record>& record) {
+    static void apply(Map& map, const uuid& id, std::optional<Record>&& record) {
         if (record)
-            map.insert_or_assign(id, *record);
+            map.insert_or_assign(id, std::move(*record));
         else
             map.erase(id);
     }

@@ -3,7 +3,13 @@
 
 #include "xml_fixture.hpp"
 
+#include "xml_record_store.hpp"  // the cache-versus-failure window is the record store's own
+
 #include <durable/detail/record_store.hpp>
+
+#include <condition_variable>
+#include <future>
+#include <mutex>
 
 using namespace durable;
 using namespace durable::xml;
@@ -114,6 +120,84 @@ BOOST_AUTO_TEST_CASE(a_commit_that_fails_before_its_journal_leaves_nothing) {
     store->execute(store->create_instance_handle(r.id), cmd::load_workflow{}, ec, diag);
     BOOST_TEST((ec == errc::instance_not_found), "neither file of the failed commit exists");
     BOOST_TEST(fs::is_empty(dir / "keys"));
+}
+
+BOOST_AUTO_TEST_CASE(a_read_waiting_on_a_commit_that_fails_sees_the_file_not_the_cache) {
+    // The commit's fsync blocks until the test lets it fail; meanwhile a read of the same record
+    // is waiting for it. The cache already holds the failed commit's record: the read must
+    // come back with what is on disk.
+    std::mutex m;
+    std::condition_variable cv;
+    bool armed = false, reached = false, release = false;
+    auto hook = [&](std::string_view step, const fs::path& file) {
+        if (step != "fsync" || file.string().find("/instances/") == std::string::npos) return;
+        std::unique_lock lock(m);
+        if (!armed) return;
+        reached = true;
+        cv.notify_all();
+        cv.wait(lock, [&] { return release; });
+        throw detail::record_error(errc::store_unavailable, "injected failure at fsync");
+    };
+    fs::create_directories(dir);
+    xml_record_store records(dir, true, 100, hook);
+
+    detail::instance_record v1;
+    v1.id = random_uuid();
+    v1.version = 1;
+    v1.execution_status = "durable";
+    {
+        detail::change_set first;
+        first.instances[v1.id] = v1;
+        detail::record_store::commit_completion done;
+        {
+            auto guard = records.lock_exclusive();
+            done = records.commit(std::move(first));
+        }
+        done();
+    }
+
+    detail::instance_record v2 = v1;
+    v2.version = 2;
+    v2.execution_status = "never durable";
+    detail::change_set second;
+    second.instances[v1.id] = v2;
+    detail::record_store::commit_completion failing;
+    {
+        auto guard = records.lock_exclusive();
+        failing = records.commit(std::move(second));
+    }
+    {
+        std::scoped_lock lock(m);
+        armed = true;
+    }
+    auto commit_result = std::async(std::launch::async, [&] { failing(); });
+    {
+        std::unique_lock lock(m);
+        cv.wait(lock, [&] { return reached; });
+    }
+    auto read_result = std::async(std::launch::async, [&] {
+        auto guard = records.lock_exclusive();
+        return records.find_instance(v1.id, false);
+    });
+    BOOST_TEST((read_result.wait_for(std::chrono::milliseconds(200)) == std::future_status::timeout),
+               "the read waits while the commit is in flight");
+    {
+        std::scoped_lock lock(m);
+        release = true;
+        armed = false;
+    }
+    cv.notify_all();
+    BOOST_CHECK_THROW(commit_result.get(), detail::record_error);
+    const auto seen = read_result.get();
+    BOOST_REQUIRE(seen);
+    BOOST_TEST(seen->version == 1);
+    BOOST_TEST(seen->execution_status == "durable");
+
+    // And the next command, with the index rebuilt, sees the same.
+    auto guard = records.lock_exclusive();
+    const auto again = records.find_instance(v1.id, true);
+    BOOST_REQUIRE(again);
+    BOOST_TEST(again->version == 1);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

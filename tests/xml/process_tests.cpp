@@ -236,4 +236,27 @@ BOOST_AUTO_TEST_CASE(sigkill_during_saves_loses_nothing_acknowledged) {
     BOOST_TEST_MESSAGE("crash rounds: " << rounds << ", saves acknowledged: " << acknowledged_before);
 }
 
+BOOST_AUTO_TEST_CASE(records_cached_by_one_store_give_way_to_another_stores_commits) {
+    // Two store objects on one directory behave as two processes (each has its own flock).
+    auto a = open();
+    const uuid id = random_uuid(), key = random_uuid();
+    cmd::save_workflow create = save_counter(1);
+    create.instance_keys_to_associate[key] = {};
+    a->execute(a->create_instance_handle(id), create);  // a now caches the key as associated
+
+    boost::asio::io_context other_context;
+    auto b = open_with_owner(other_context, dir);
+    auto bh = b->create_instance_handle();
+    b->execute(bh, cmd::load_workflow_by_instance_key(key));
+    cmd::save_workflow retire = save_counter(2);
+    retire.instance_keys_to_complete = {key};
+    b->execute(bh, retire);
+
+    error_code ec;
+    diagnostics diag;
+    a->execute(a->create_instance_handle(), cmd::load_workflow_by_instance_key(key), ec, diag);
+    BOOST_TEST((ec == errc::key_completed), ec.message() << ": " << diag.message);
+    BOOST_TEST(counter_of(a->execute(a->create_instance_handle(id), cmd::load_workflow{})) == 2);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

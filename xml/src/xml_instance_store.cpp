@@ -28,7 +28,7 @@ struct xml_instance_store::impl {
 
     static xml_record_store open(std::filesystem::path directory, const xml_store_settings& settings) {
         try {
-            return xml_record_store(std::move(directory), settings.create_if_missing, settings.fault_injection);
+            return xml_record_store(std::move(directory), settings.create_if_missing, settings.cached_records, settings.fault_injection);
         } catch (const detail::record_error& e) {
             diagnostics diag;
             diag.command = "open";

@@ -7,6 +7,7 @@
 
 #include <pugixml.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -48,8 +49,12 @@ bool is_journal(const fs::path& file) {
     return name.starts_with(journal_prefix) && name.ends_with(".xml");
 }
 
-/// A commit after phase 1: temp files written (not yet synced), targets to rename or remove.
+/// A commit decided under the engine lock, made durable after it: its records are rendered and
+/// written to temp files, synced, and renamed into place (through a journal when there are
+/// several).
 struct xml_record_store::pending_commit {
+    detail::change_set changes;
+    std::vector<fs::path> targets;  // every file the commit replaces or removes
     struct operation {
         fs::path target;
         std::optional<fs::path> temp;  // nullopt: remove the target
@@ -96,8 +101,8 @@ private:
     std::unique_lock<std::mutex> engine_lock_;
 };
 
-xml_record_store::xml_record_store(fs::path directory, bool create_if_missing, fault_hook hook)
-    : dir_(std::move(directory)), files_(std::move(hook)) {
+xml_record_store::xml_record_store(fs::path directory, bool create_if_missing, std::size_t cached_records, fault_hook hook)
+    : dir_(std::move(directory)), files_(std::move(hook)), cache_(cached_records) {
     check_layout(create_if_missing);
     root_dir_ = durable_files::open_dir(dir_);
     owners_dir_ = durable_files::open_dir(dir_ / "owners");
@@ -139,12 +144,25 @@ void xml_record_store::wait_for_all_commits() {
     settled_.wait(state, [this] { return in_flight_commits_ == 0; });
 }
 
-std::optional<std::string> xml_record_store::read_settled(const fs::path& file) {
+template <class Record, class Parse>
+std::optional<Record> xml_record_store::read_record(const uuid& id, const fs::path& file, lru_records<Record>& cached,
+                                                    Parse parse) {
     {
         std::unique_lock state(state_mutex_);
         settled_.wait(state, [&] { return !in_flight_paths_.contains(file); });
+        if (auto hit = cached.find(id)) return hit;
     }
-    return durable_files::read(file);
+    // Commands run one at a time under the engine lock, so nothing can start to change the
+    // file between the wait above and this read.
+    auto record = parse_record(durable_files::read(file), file, parse);
+    if (record) {
+        std::scoped_lock state(state_mutex_);
+        if constexpr (std::is_same_v<Record, detail::instance_record>)
+            cached.put(id, record_cache::control_part(*record));
+        else
+            cached.put(id, *record);
+    }
+    return record;
 }
 
 void xml_record_store::check_layout(bool create_if_missing) {
@@ -279,12 +297,12 @@ void xml_record_store::rebuild_index() {
     }
     seen_generation_ = read_generation();
     std::scoped_lock state(state_mutex_);
+    cache_.clear();  // whatever made the index stale may have changed the files too
     index_valid_ = true;
 }
 
 std::optional<detail::owner_record> xml_record_store::find_owner(const uuid& id) {
-    const auto file = owner_file(id);
-    return parse_record(read_settled(file), file, parse_owner);
+    return read_record(id, owner_file(id), cache_.owners, parse_owner);
 }
 
 std::vector<detail::owner_record> xml_record_store::all_owners() {
@@ -300,15 +318,27 @@ std::vector<detail::owner_record> xml_record_store::all_owners() {
 
 std::optional<detail::instance_record> xml_record_store::find_instance(const uuid& id, bool with_data) {
     const auto file = instance_file(id);
-    return parse_record(read_settled(file), file,
-                        [with_data](std::string_view text, const std::string& name) { return parse_instance(text, name, with_data); });
+    if (!with_data) {  // the cache holds exactly the control part; no need to read the data
+        return read_record(id, file, cache_.instances,
+                           [](std::string_view text, const std::string& name) { return parse_instance(text, name, false); });
+    }
+    {
+        std::unique_lock state(state_mutex_);
+        settled_.wait(state, [&] { return !in_flight_paths_.contains(file); });
+    }
+    auto record = parse_record(durable_files::read(file), file,
+                               [](std::string_view text, const std::string& name) { return parse_instance(text, name, true); });
+    if (record) {
+        std::scoped_lock state(state_mutex_);
+        cache_.instances.put(id, record_cache::control_part(*record));
+    }
+    return record;
 }
 
 std::vector<uuid> xml_record_store::instances_locked_by(const uuid& owner) { return index_.instances_locked_by(owner); }
 
 std::optional<detail::key_record> xml_record_store::find_key(const uuid& id) {
-    const auto file = key_file(id);
-    return parse_record(read_settled(file), file, parse_key);
+    return read_record(id, key_file(id), cache_.keys, parse_key);
 }
 
 std::vector<detail::key_record> xml_record_store::keys_of(const uuid& instance) {
@@ -330,32 +360,16 @@ std::vector<std::pair<name, std::int64_t>> xml_record_store::due_runnable_by_hos
     return index_.due_runnable_by_host_type(now);
 }
 
-detail::record_store::commit_completion xml_record_store::commit(const detail::change_set& changes) {
-    // Phase 1, under the engine lock: render everything (a rendering failure changes nothing),
-    // write the temp files, and mark the targets in flight; later commands see the new index at
-    // once, and wait in read_settled() for any file they read.
-    std::vector<std::pair<fs::path, std::optional<std::string>>> rendered;
-    for (const auto& [id, r] : changes.owners) rendered.emplace_back(owner_file(id), r ? std::optional(render_owner(*r)) : std::nullopt);
-    for (const auto& [id, r] : changes.instances)
-        rendered.emplace_back(instance_file(id), r ? std::optional(render_instance(*r)) : std::nullopt);
-    for (const auto& [id, r] : changes.keys) rendered.emplace_back(key_file(id), r ? std::optional(render_key(*r)) : std::nullopt);
-    if (rendered.empty()) return {};
-
+detail::record_store::commit_completion xml_record_store::commit(detail::change_set changes) {
+    // Phase 1, under the engine lock, is bookkeeping only: later commands see the commit in the
+    // index and the cache at once, and wait for any of its files they read until it is durable.
+    // Rendering and all file I/O are phase 2, so the commits of different instances render and
+    // sync in parallel.
     auto pending = std::make_shared<pending_commit>();
-    try {
-        for (const auto& [target, content] : rendered) {
-            pending_commit::operation op{target, std::nullopt, {}};
-            if (content) {
-                op.temp = durable_files::temp_for(target);
-                op.temp_fd = files_.write(*op.temp, *content);
-            }
-            pending->operations.push_back(std::move(op));
-        }
-    } catch (...) {
-        for (const auto& op : pending->operations)
-            if (op.temp) ::unlink(op.temp->c_str());
-        throw;
-    }
+    for (const auto& [id, r] : changes.owners) pending->targets.push_back(owner_file(id));
+    for (const auto& [id, r] : changes.instances) pending->targets.push_back(instance_file(id));
+    for (const auto& [id, r] : changes.keys) pending->targets.push_back(key_file(id));
+    if (pending->targets.empty()) return {};
 
     // Other processes refresh their index on their next command. This process has held the
     // flock since it last read or wrote the generation, so the value it knows is current.
@@ -363,10 +377,21 @@ detail::record_store::commit_completion xml_record_store::commit(const detail::c
     for (const auto& [id, r] : changes.instances) index_.update_instance(id, r ? &*r : nullptr);
     for (const auto& [id, k] : changes.keys) index_.update_key(id, k ? &*k : nullptr);
     {
-        std::scoped_lock state(state_mutex_);
-        for (const auto& op : pending->operations) in_flight_paths_.insert(op.target);
+        std::unique_lock state(state_mutex_);
+        // An earlier commit of the same file must land first; commands read before they write,
+        // so this wait is normally over before it starts.
+        settled_.wait(state, [&] {
+            return std::none_of(pending->targets.begin(), pending->targets.end(),
+                                [&](const fs::path& f) { return in_flight_paths_.contains(f); });
+        });
+        for (auto& [id, r] : changes.owners) r ? cache_.owners.put(id, *r) : cache_.owners.erase(id);
+        for (auto& [id, r] : changes.instances)
+            r ? cache_.instances.put(id, record_cache::control_part(*r)) : cache_.instances.erase(id);
+        for (auto& [id, k] : changes.keys) k ? cache_.keys.put(id, *k) : cache_.keys.erase(id);
+        for (const auto& target : pending->targets) in_flight_paths_.insert(target);
         ++in_flight_commits_;
     }
+    pending->changes = std::move(changes);
 
     // Phase 2, after the engine lock is released.
     return [this, pending] {
@@ -378,21 +403,57 @@ detail::record_store::commit_completion xml_record_store::commit(const detail::c
             // A journal that is already durable must be finished before any other command
             // reads the files, or a later replay would write over that command's work.
             replay_due_ = true;
-            for (const auto& op : pending->operations) in_flight_paths_.erase(op.target);
-            --in_flight_commits_;
-            release_flock_if_idle();
-            settled_.notify_all();
+            // A command waiting for these files reads them from disk, not as the cache has them.
+            for (const auto& [id, r] : pending->changes.owners) cache_.owners.erase(id);
+            for (const auto& [id, r] : pending->changes.instances) cache_.instances.erase(id);
+            for (const auto& [id, k] : pending->changes.keys) cache_.keys.erase(id);
+            settle(*pending);
             throw;
         }
         std::scoped_lock state(state_mutex_);
-        for (const auto& op : pending->operations) in_flight_paths_.erase(op.target);
-        --in_flight_commits_;
-        release_flock_if_idle();
-        settled_.notify_all();
+        settle(*pending);
     };
 }
 
+void xml_record_store::settle(const pending_commit& pending) {
+    for (const auto& target : pending.targets) in_flight_paths_.erase(target);
+    --in_flight_commits_;
+    release_flock_if_idle();
+    settled_.notify_all();
+}
+
+void xml_record_store::write_temp_files(pending_commit& pending) {
+    const auto add = [&](const fs::path& target, const std::string* content) {
+        pending_commit::operation op{target, std::nullopt, {}};
+        if (content != nullptr) {
+            op.temp = durable_files::temp_for(target);
+            op.temp_fd = files_.write(*op.temp, *content);
+        }
+        pending.operations.push_back(std::move(op));
+    };
+    try {
+        // One record rendered at a time, so at most one rendering is held in memory.
+        for (const auto& [id, r] : pending.changes.owners) {
+            const auto text = r ? std::optional(render_owner(*r)) : std::nullopt;
+            add(owner_file(id), text ? &*text : nullptr);
+        }
+        for (const auto& [id, r] : pending.changes.instances) {
+            const auto text = r ? std::optional(render_instance(*r)) : std::nullopt;
+            add(instance_file(id), text ? &*text : nullptr);
+        }
+        for (const auto& [id, k] : pending.changes.keys) {
+            const auto text = k ? std::optional(render_key(*k)) : std::nullopt;
+            add(key_file(id), text ? &*text : nullptr);
+        }
+    } catch (...) {
+        for (const auto& op : pending.operations)
+            if (op.temp) ::unlink(op.temp->c_str());
+        throw;
+    }
+}
+
 void xml_record_store::make_durable(pending_commit& pending) {
+    write_temp_files(pending);
     auto& ops = pending.operations;
     try {
         for (const auto& op : ops)

@@ -2,6 +2,7 @@
 // The record_store the command engine runs on, kept as XML files in one directory.
 
 #include "durable_files.hpp"
+#include "record_cache.hpp"
 
 #include <durable/detail/record_index.hpp>
 #include <durable/detail/record_store.hpp>
@@ -19,8 +20,9 @@ namespace durable::xml {
 class xml_record_store final : public detail::record_store {
 public:
     /// Opens the directory: checks store.xml, creates the layout if new, replays an interrupted
-    /// commit, removes stray temp files and builds the index. Throws record_error.
-    xml_record_store(std::filesystem::path directory, bool create_if_missing, fault_hook hook);
+    /// commit, removes stray temp files and builds the index. `cached_records`: see
+    /// xml_store_settings. Throws record_error.
+    xml_record_store(std::filesystem::path directory, bool create_if_missing, std::size_t cached_records, fault_hook hook);
     ~xml_record_store() override;
 
     const std::filesystem::path& directory() const noexcept { return dir_; }
@@ -35,7 +37,7 @@ public:
     std::optional<uuid> first_runnable(timestamp due_by, const detail::runnable_filter& filter) override;
     std::optional<timestamp> earliest_runnable(const detail::runnable_filter& filter) override;
     std::vector<std::pair<name, std::int64_t>> due_runnable_by_host_type(timestamp now) override;
-    commit_completion commit(const detail::change_set& changes) override;
+    commit_completion commit(detail::change_set changes) override;
 
 private:
     class held;
@@ -61,10 +63,17 @@ private:
     void rebuild_index();
     std::uint64_t read_generation() const;
     void write_generation(std::uint64_t generation);
-    /// Phase 2 of a commit: fsync, rename, fsync directories; outside the engine lock.
+    /// Phase 2 of a commit, outside the engine lock: render and write the temp files, fsync,
+    /// rename, fsync directories.
     void make_durable(pending_commit& pending);
-    /// Reads wait while a commit of `file` is in flight, so they only ever see durable state.
-    std::optional<std::string> read_settled(const std::filesystem::path& file);
+    void write_temp_files(pending_commit& pending);
+    /// A commit's files are no longer in flight (made durable, or failed); state_mutex_ held.
+    void settle(const pending_commit& pending);
+    /// A record from the cache or its file. Waits while a commit of `file` is in flight, so a
+    /// command only ever decides on durable state.
+    template <class Record, class Parse>
+    std::optional<Record> read_record(const uuid& id, const std::filesystem::path& file, lru_records<Record>& cached,
+                                      Parse parse);
     void wait_for_all_commits();
     void release_flock_if_idle();  // state_mutex_ held
 
@@ -85,6 +94,8 @@ private:
     bool flock_held_ = false;
     bool index_valid_ = false;  // false after a failed commit: rebuilt from the files
     bool replay_due_ = false;   // a commit failed after its journal: finish it before going on
+
+    record_cache cache_;  // state_mutex_: read under the engine lock, corrected by failed commits
 
     std::uint64_t seen_generation_ = 0;  // engine lock
     detail::record_index index_;         // engine lock

@@ -33,6 +33,11 @@ struct xml_store_settings {
     bool create_if_missing = true;
     /// Threads that run blocking file I/O off the io_context.
     unsigned io_threads = 2;
+    /// Records kept in memory, per kind (owners; instances without their data; keys), the least
+    /// recently used forgotten first; 0 turns the cache off. A save then neither reads nor parses
+    /// the file it replaces. The cache is dropped whenever another process has committed, so it
+    /// never shows stale records; files edited by hand are seen only after the store reopens.
+    std::size_t cached_records = 10'000;
     /// Test hook, called before each step of a durable write ("write", "fsync", "rename",
     /// "sync-directory", "journal"); it may throw to inject a failure there.
     std::function<void(std::string_view step, const std::filesystem::path& file)> fault_injection;

@@ -72,7 +72,8 @@ public:
     /// Applies all of `changes` or none of them. Later commands see the changes at once; a store
     /// whose completion is not empty makes any command that reads a changed record wait until
     /// the completion has made it durable, so nothing is ever decided on unacknowledged state.
-    virtual commit_completion commit(const change_set& changes) = 0;
+    /// Takes the changes over, so a store can keep or render records without copying data.
+    virtual commit_completion commit(change_set changes) = 0;
 };
 
 }  // namespace durable::detail

@@ -55,11 +55,27 @@ public:
         varint(s.size());
         raw(s.data(), s.size());
     }
+    void reserve(std::size_t n) { out_.reserve(n); }
+    std::size_t size() const noexcept { return out_.size(); }
+    void patch_u32le(std::size_t at, std::uint32_t v) {
+        for (int i = 0; i < 4; ++i) out_[at + static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(v >> (8 * i));
+    }
     bytes take() { return std::move(out_); }
 
 private:
     bytes out_;
 };
+
+/// Enough room for an entry, so that a bag is encoded into one allocation.
+std::size_t estimated_entry_bytes(const name& key, const instance_value& v) {
+    std::size_t n = 32 + key.ns.size() + key.local.size();
+    if (v.is_deleted()) return n;
+    if (const auto* s = std::get_if<std::string>(&v.get())) n += s->size();
+    if (const auto* b = std::get_if<bytes>(&v.get())) n += b->size();
+    if (const auto* o = std::get_if<opaque>(&v.get())) n += o->content_type.size() + o->data.size();
+    if (const auto* nm = std::get_if<name>(&v.get())) n += nm->ns.size() + nm->local.size();
+    return n;
+}
 
 void write_value(writer& w, const value& v) {
     w.u8(static_cast<std::uint8_t>(kind_of(v)));
@@ -96,7 +112,7 @@ void write_value(writer& w, const value& v) {
         v);
 }
 
-bytes compress(const bytes& payload, encoding enc) {
+bytes compress(std::span<const std::uint8_t> payload, encoding enc) {
     if (enc == encoding::zstd) {
         bytes out(ZSTD_compressBound(payload.size()));
         const std::size_t n = ZSTD_compress(out.data(), out.size(), payload.data(), payload.size(), zstd_level);
@@ -279,36 +295,43 @@ error_code decompress(std::span<const std::uint8_t> body, encoding enc, std::uin
 
 }  // namespace
 
-bytes encode_bag(const property_bag& bag, encoding enc) {
-    writer payload;
-    payload.varint(bag.size());
+bytes encode_bag_if(const property_bag& bag, encoding enc, const std::function<bool(const instance_value&)>& include) {
+    std::size_t count = 0, estimate = header_size;
     for (const auto& [key, v] : bag) {
-        payload.string(key.ns);
-        payload.string(key.local);
-        std::uint8_t options = static_cast<std::uint8_t>(v.options()) & option_bits_mask;
-        if (v.is_deleted()) options |= deleted_bit;
-        payload.u8(options);
-        write_value(payload, v.get());
+        if (include && !include(v)) continue;
+        ++count;
+        estimate += estimated_entry_bytes(key, v);
     }
-    bytes body = payload.take();
-    if (body.size() > codec_max_payload_bytes)
-        throw std::length_error("property bag of " + std::to_string(body.size()) + " bytes exceeds the codec limit");
-
+    // Header, then the payload in the same buffer: the payload length is patched in after.
     writer out;
+    out.reserve(estimate);
     out.raw(magic, sizeof magic);
     out.u8(codec_format_version);
     out.u8(static_cast<std::uint8_t>(enc));
-    const auto len = static_cast<std::uint32_t>(body.size());
-    for (int i = 0; i < 4; ++i) out.u8(static_cast<std::uint8_t>(len >> (8 * i)));
-    bytes blob = out.take();
-    if (enc == encoding::none) {
-        blob.insert(blob.end(), body.begin(), body.end());
-    } else {
-        const bytes packed = compress(body, enc);
-        blob.insert(blob.end(), packed.begin(), packed.end());
+    for (int i = 0; i < 4; ++i) out.u8(0);  // the payload length, patched in below
+    out.varint(count);
+    for (const auto& [key, v] : bag) {
+        if (include && !include(v)) continue;
+        out.string(key.ns);
+        out.string(key.local);
+        std::uint8_t options = static_cast<std::uint8_t>(v.options()) & option_bits_mask;
+        if (v.is_deleted()) options |= deleted_bit;
+        out.u8(options);
+        write_value(out, v.get());
     }
+    const std::size_t body_size = out.size() - header_size;
+    if (body_size > codec_max_payload_bytes)
+        throw std::length_error("property bag of " + std::to_string(body_size) + " bytes exceeds the codec limit");
+    out.patch_u32le(header_size - 4, static_cast<std::uint32_t>(body_size));
+    bytes blob = out.take();
+    if (enc == encoding::none) return blob;
+    const bytes packed = compress(std::span(blob).subspan(header_size), enc);
+    blob.resize(header_size);
+    blob.insert(blob.end(), packed.begin(), packed.end());
     return blob;
 }
+
+bytes encode_bag(const property_bag& bag, encoding enc) { return encode_bag_if(bag, enc, {}); }
 
 error_code read_bag_header(std::span<const std::uint8_t> blob, bag_header& out, std::string& what) {
     if (blob.size() < header_size) {

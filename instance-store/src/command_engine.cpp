@@ -47,6 +47,10 @@ public:
 
     void put(const owner_record& r) { changes_.owners[r.id] = r; }
     void put(const instance_record& r) { changes_.instances[r.id] = r; }
+    void put(instance_record&& r) {
+        const uuid id = r.id;
+        changes_.instances[id] = std::move(r);
+    }
     void put(const key_record& r) { changes_.keys[r.id] = r; }
     void erase_owner(const uuid& id) { changes_.owners[id] = std::nullopt; }
     void erase_instance(const uuid& id) { changes_.instances[id] = std::nullopt; }
@@ -101,6 +105,11 @@ private:
 
     bytes encode_unchecked(const property_bag& bag) const {
         return bag.empty() ? bytes{} : encode_bag(bag, options_.instance_encoding);
+    }
+    /// The entries `include` accepts; no blob when there are none.
+    bytes encode_part(const property_bag& bag, const std::function<bool(const instance_value&)>& include) const {
+        if (std::none_of(bag.begin(), bag.end(), [&](const auto& entry) { return include(entry.second); })) return {};
+        return encode_bag_if(bag, options_.instance_encoding, include);
     }
 
     void require_within_limit(std::size_t encoded_size, const std::string& what) {
@@ -425,11 +434,16 @@ private:
             inst->workflow_host_type = owner.workflow_host_type;
 
         if (cmd.instance_data) {
-            const auto parts = partition(*cmd.instance_data);
-            inst->read_write_primitive = encode_unchecked(parts.read_write_primitive);
-            inst->read_write_complex = encode_unchecked(parts.read_write_complex);
-            inst->write_only_primitive = encode_unchecked(parts.write_only_primitive);
-            inst->write_only_complex = encode_unchecked(parts.write_only_complex);
+            // The four-way split of partition(), encoded straight from the command's bag.
+            const auto part = [&](bool write_only, bool primitive) {
+                return encode_part(*cmd.instance_data, [=](const instance_value& candidate) {
+                    return candidate.is_write_only() == write_only && is_primitive(candidate.get()) == primitive;
+                });
+            };
+            inst->read_write_primitive = part(false, true);
+            inst->read_write_complex = part(false, false);
+            inst->write_only_primitive = part(true, true);
+            inst->write_only_complex = part(true, false);
             require_within_limit(inst->read_write_primitive.size() + inst->read_write_complex.size() +
                                      inst->write_only_primitive.size() + inst->write_only_complex.size(),
                                  "instance data");
@@ -473,10 +487,10 @@ private:
         }
         for (const auto& k : cmd.instance_keys_to_free) tx_.erase_key(owned_key(id, k).id);
         if (cmd.unlock_instance && !cmd.complete_instance) queue_if_due(*inst);
-        tx_.put(*inst);
-
         v.lock_version = release ? -1 : inst->version;
         v.state = state_of(*inst);
+        tx_.put(std::move(*inst));  // its data can be large: handed on, not copied
+
         if (cmd.instance_data) {
             v.data = readable_part(*cmd.instance_data);
             v.data_consistency = value_consistency::none;

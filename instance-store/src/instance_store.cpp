@@ -38,7 +38,7 @@ public:
     void start(commands::command cmd) {
         error_code ec;
         diagnostics diag;
-        if (!core_->prepare(*hs_, cmd, request_, diag, ec)) return finish(ec, {}, std::move(diag));
+        if (!core_->prepare(*hs_, std::move(cmd), request_, diag, ec)) return finish(ec, {}, std::move(diag));
         prepared_ = true;
         auto slot = asio::get_associated_cancellation_slot(handler_);
         if (slot.is_connected()) {
@@ -221,7 +221,7 @@ instance_view instance_store::execute_sync(instance_handle handle, commands::com
     }
     auto& hs = *handle.state_;
     command_request request;
-    if (!core_->prepare(hs, cmd, request, diag, ec)) {
+    if (!core_->prepare(hs, std::move(cmd), request, diag, ec)) {
         std::scoped_lock lock(hs.mutex);
         hs.last_diagnostics = diag;
         return {};

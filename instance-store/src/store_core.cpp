@@ -41,7 +41,7 @@ void store_core::run_internal(const std::shared_ptr<owner_state>& for_owner, com
 
 // ---- handle bookkeeping -------------------------------------------------------------------
 
-bool store_core::prepare(handle_state& hs, const commands::command& cmd, command_request& request, diagnostics& diag,
+bool store_core::prepare(handle_state& hs, commands::command&& cmd, command_request& request, diagnostics& diag,
                          error_code& ec) {
     diag.clear();
     diag.command = commands::command_name(cmd);
@@ -79,7 +79,7 @@ bool store_core::prepare(handle_state& hs, const commands::command& cmd, command
         }
     }
 
-    request.command = cmd;
+    request.command = std::move(cmd);  // instance data can be large: never copied
     request.owner_id = hs.owner ? std::optional<uuid>(hs.owner->id) : std::nullopt;
     request.instance_id = hs.instance_id;
     request.lock_version = hs.lock_version;

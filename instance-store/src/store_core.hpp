@@ -57,8 +57,9 @@ struct store_core : std::enable_shared_from_this<store_core> {
     /// Does nothing once the store is shut down.
     void run_internal(const std::shared_ptr<owner_state>& owner, commands::command cmd, run_callback callback);
 
-    // Handle bookkeeping shared by the sync and async paths.
-    bool prepare(handle_state& hs, const commands::command& cmd, command_request& request, diagnostics& diag,
+    // Handle bookkeeping shared by the sync and async paths. prepare() moves `cmd` into
+    // `request` when it succeeds.
+    bool prepare(handle_state& hs, commands::command&& cmd, command_request& request, diagnostics& diag,
                  error_code& ec);
     instance_view complete(handle_state& hs, const command_request& request, error_code& ec, command_outcome& outcome);
     std::optional<std::chrono::milliseconds> locked_retry_delay(const commands::command& cmd, error_code ec, int attempt,

@@ -62,6 +62,20 @@ BOOST_DATA_TEST_CASE(large_bag_round_trips, bdata::make(all_encodings), enc) {
     BOOST_TEST((round_trip(bag, enc) == bag));
 }
 
+BOOST_DATA_TEST_CASE(encoding_a_part_equals_encoding_that_part_on_its_own, bdata::make(all_encodings), enc) {
+    auto bag = test::every_kind_bag();
+    bag[{"", "secret"}] = instance_value(std::string("write only"), value_options::write_only);
+    const auto parts = partition(bag);
+    const auto complex_read_write = [](const instance_value& v) { return !v.is_write_only() && !is_primitive(v.get()); };
+    const auto write_only = [](const instance_value& v) { return v.is_write_only(); };
+    BOOST_TEST((encode_bag_if(bag, enc, complex_read_write) == encode_bag(parts.read_write_complex, enc)));
+    property_bag decoded;
+    std::string what;
+    BOOST_REQUIRE(!decode_bag(encode_bag_if(bag, enc, write_only), decoded, what));
+    BOOST_TEST((decoded == parts.write_only_primitive));
+    BOOST_TEST((encode_bag_if(bag, enc, {}) == encode_bag(bag, enc)), "no filter: the whole bag");
+}
+
 BOOST_AUTO_TEST_CASE(compression_shrinks_repetitive_data) {
     property_bag bag;
     bag["text"] = instance_value(std::string(100'000, 'a'));

@@ -52,7 +52,9 @@ BOOST_AUTO_TEST_SUITE(format)
 
 BOOST_AUTO_TEST_CASE(base64_round_trips_every_length_and_byte) {
     std::mt19937 rng(7);
-    for (std::size_t size = 0; size < 70; ++size) {
+    // Past 100 bytes, so that the wide paths (SIMD blocks of 24 bytes, words of 6) and the
+    // byte-wise tail all run, at every alignment of the tail.
+    for (std::size_t size = 0; size < 200; ++size) {
         std::vector<std::uint8_t> in(size);
         for (auto& b : in) b = static_cast<std::uint8_t>(rng());
         std::string text = "prefix";
@@ -66,6 +68,16 @@ BOOST_AUTO_TEST_CASE(base64_round_trips_every_length_and_byte) {
     const std::uint8_t hello[] = {'h', 'e', 'l', 'l', 'o'};
     append_base64(text, hello, sizeof hello);
     BOOST_TEST(text == "aGVsbG8=");  // RFC 4648's alphabet and padding
+    // Every sextet value, at different positions of the wide blocks: the alphabet three times.
+    std::vector<std::uint8_t> ramp;
+    for (int sextet = 0; sextet < 3 * 64; sextet += 4) {  // four sextets per three bytes
+        const auto n = static_cast<std::uint32_t>((sextet % 64) << 18 | (sextet % 64 + 1) << 12 | (sextet % 64 + 2) << 6 | (sextet % 64 + 3));
+        ramp.insert(ramp.end(), {static_cast<std::uint8_t>(n >> 16), static_cast<std::uint8_t>(n >> 8), static_cast<std::uint8_t>(n)});
+    }
+    text.clear();
+    append_base64(text, ramp.data(), ramp.size());
+    const std::string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    BOOST_TEST(text == alphabet + alphabet + alphabet);
     std::vector<std::uint8_t> out;
     BOOST_TEST(!decode_base64("aGV*bG8=", out));
 }

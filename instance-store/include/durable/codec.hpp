@@ -16,6 +16,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 
@@ -32,6 +33,9 @@ inline constexpr std::size_t codec_max_payload_bytes = std::size_t{1} << 30;
 
 /// Encodes `bag`. Deleted markers are encoded too (they matter in change bags).
 bytes encode_bag(const property_bag& bag, encoding enc);
+/// Encodes the entries of `bag` that `include` accepts (all when it is empty), without copying
+/// them into a bag of their own first.
+bytes encode_bag_if(const property_bag& bag, encoding enc, const std::function<bool(const instance_value&)>& include);
 
 /// Decodes into `out` (cleared first). On failure `out` is empty and `what` says where the
 /// bytes went wrong (e.g. "entry 3: string length 912 past end of payload at offset 40").

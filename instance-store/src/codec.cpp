@@ -189,12 +189,13 @@ public:
         pos_ += n;
         return s;
     }
-    bytes blob(const char* what) {
+    /// A length-prefixed run of bytes, in place.
+    std::span<const std::uint8_t> span(const char* what) {
         const std::size_t n = length(what);
         if (!ok()) return {};
-        bytes b(in_.begin() + static_cast<std::ptrdiff_t>(pos_), in_.begin() + static_cast<std::ptrdiff_t>(pos_ + n));
+        const auto s = in_.subspan(pos_, n);
         pos_ += n;
-        return b;
+        return s;
     }
     void raw(void* out, std::size_t n, const char* what) {
         if (!need(n, what)) return;
@@ -216,40 +217,44 @@ private:
     std::string error_;
 };
 
-value read_value(reader& r, std::uint8_t kind_tag) {
-    switch (static_cast<value_kind>(kind_tag)) {
-        case value_kind::null: return std::monostate{};
+/// Reads one value; strings, bytes and opaque data are left in place, in `ref`.
+void read_value(reader& r, std::uint8_t kind_tag, bag_entry_ref& ref) {
+    ref.kind = static_cast<value_kind>(kind_tag);
+    switch (ref.kind) {
+        case value_kind::null: ref.small = std::monostate{}; return;
         case value_kind::boolean: {
             const std::uint8_t b = r.u8();
             if (b > 1) r.fail("bool byte " + std::to_string(b) + " is not 0 or 1");
-            return b == 1;
+            ref.small = b == 1;
+            return;
         }
-        case value_kind::int64: return static_cast<std::int64_t>(r.u64le());
-        case value_kind::real: return std::bit_cast<double>(r.u64le());
-        case value_kind::string: return r.string("string");
-        case value_kind::binary: return r.blob("bytes");
+        case value_kind::int64: ref.small = static_cast<std::int64_t>(r.u64le()); return;
+        case value_kind::real: ref.small = std::bit_cast<double>(r.u64le()); return;
+        case value_kind::string: ref.payload = r.span("string"); return;
+        case value_kind::binary: ref.payload = r.span("bytes"); return;
         case value_kind::identifier: {
             uuid id{};
             r.raw(id.data, 16, "uuid");
-            return id;
+            ref.small = id;
+            return;
         }
-        case value_kind::instant: return timestamp{duration{static_cast<std::int64_t>(r.u64le())}};
-        case value_kind::interval: return duration{static_cast<std::int64_t>(r.u64le())};
+        case value_kind::instant: ref.small = timestamp{duration{static_cast<std::int64_t>(r.u64le())}}; return;
+        case value_kind::interval: ref.small = duration{static_cast<std::int64_t>(r.u64le())}; return;
         case value_kind::qualified_name: {
             name n;
             n.ns = r.string("name namespace");
             n.local = r.string("name local part");
-            return n;
+            ref.small = std::move(n);
+            return;
         }
         case value_kind::opaque: {
-            opaque o;
-            o.content_type = r.string("opaque content type");
-            o.data = r.blob("opaque data");
-            return o;
+            const auto type = r.span("opaque content type");
+            ref.content_type = std::string_view(reinterpret_cast<const char*>(type.data()), type.size());
+            ref.payload = r.span("opaque data");
+            return;
         }
     }
     r.fail("unknown value kind " + std::to_string(kind_tag));
-    return std::monostate{};
 }
 
 error_code decompress(std::span<const std::uint8_t> body, encoding enc, std::uint32_t expected, bytes& out,
@@ -362,8 +367,7 @@ error_code read_bag_header(std::span<const std::uint8_t> blob, bag_header& out, 
     return {};
 }
 
-error_code decode_bag(std::span<const std::uint8_t> blob, property_bag& out, std::string& what) {
-    out.clear();
+error_code decode_bag_entries(std::span<const std::uint8_t> blob, const bag_entry_visitor& visit, std::string& what) {
     bag_header header;
     if (auto ec = read_bag_header(blob, header, what)) return ec;
     const auto body = blob.subspan(header_size);
@@ -386,14 +390,14 @@ error_code decode_bag(std::span<const std::uint8_t> blob, property_bag& out, std
     // Each entry takes at least 4 bytes, which bounds a forged count before any allocation.
     if (r.ok() && count > r.remaining() / 4) r.fail("entry count " + std::to_string(count) + " too large for payload");
     for (std::uint64_t i = 0; i < count && r.ok(); ++i) {
-        name key;
-        key.ns = r.string("name namespace");
-        key.local = r.string("name local part");
+        bag_entry_ref entry;
+        entry.key.ns = r.string("name namespace");
+        entry.key.local = r.string("name local part");
         const std::uint8_t options = r.u8();
         const std::uint8_t kind = r.u8();
-        value v = read_value(r, kind);
+        read_value(r, kind, entry);
         if (!r.ok()) break;
-        if (key.local.empty()) {
+        if (entry.key.local.empty()) {
             r.fail("entry " + std::to_string(i) + " has an empty name");
             break;
         }
@@ -401,21 +405,42 @@ error_code decode_bag(std::span<const std::uint8_t> blob, property_bag& out, std
             r.fail("entry " + std::to_string(i) + " has unknown option bits");
             break;
         }
-        instance_value iv = (options & deleted_bit) != 0
-                                ? instance_value::deleted()
-                                : instance_value(std::move(v), static_cast<value_options>(options & option_bits_mask));
-        if (!out.emplace(std::move(key), std::move(iv)).second) {
-            r.fail("entry " + std::to_string(i) + " repeats a name");
+        entry.deleted = (options & deleted_bit) != 0;
+        entry.options = static_cast<value_options>(options & option_bits_mask);
+        if (const char* problem = visit(entry)) {
+            r.fail("entry " + std::to_string(i) + " " + problem);
             break;
         }
     }
     if (r.ok() && r.remaining() != 0) r.fail(std::to_string(r.remaining()) + " trailing bytes");
     if (!r.ok()) {
         what = r.error();
-        out.clear();
         return errc::corrupt_data;
     }
     return {};
+}
+
+value bag_entry_ref::to_value() const {
+    const auto text = [](std::span<const std::uint8_t> s) { return std::string(reinterpret_cast<const char*>(s.data()), s.size()); };
+    switch (kind) {
+        case value_kind::string: return text(payload);
+        case value_kind::binary: return bytes(payload.begin(), payload.end());
+        case value_kind::opaque: return opaque{std::string(content_type), bytes(payload.begin(), payload.end())};
+        default: return small;
+    }
+}
+
+error_code decode_bag(std::span<const std::uint8_t> blob, property_bag& out, std::string& what) {
+    out.clear();
+    const auto ec = decode_bag_entries(
+        blob,
+        [&out](const bag_entry_ref& entry) -> const char* {
+            instance_value v = entry.deleted ? instance_value::deleted() : instance_value(entry.to_value(), entry.options);
+            return out.emplace(entry.key, std::move(v)).second ? nullptr : "repeats a name";
+        },
+        what);
+    if (ec) out.clear();
+    return ec;
 }
 
 }  // namespace durable

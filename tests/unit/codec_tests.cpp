@@ -76,6 +76,32 @@ BOOST_DATA_TEST_CASE(encoding_a_part_equals_encoding_that_part_on_its_own, bdata
     BOOST_TEST((encode_bag_if(bag, enc, {}) == encode_bag(bag, enc)), "no filter: the whole bag");
 }
 
+BOOST_DATA_TEST_CASE(entries_can_be_visited_in_place, bdata::make(all_encodings), enc) {
+    const auto bag = test::every_kind_bag();
+    const bytes blob = encode_bag(bag, enc);
+    property_bag seen;
+    std::string what;
+    BOOST_TEST(!decode_bag_entries(
+        blob,
+        [&](const bag_entry_ref& e) -> const char* {
+            if (e.kind == value_kind::binary) {
+                const auto& original = std::get<bytes>(bag.at(e.key).get());
+                BOOST_TEST((std::vector<std::uint8_t>(e.payload.begin(), e.payload.end()) == original));
+            }
+            seen.emplace(e.key, e.deleted ? instance_value::deleted() : instance_value(e.to_value(), e.options));
+            return nullptr;
+        },
+        what));
+    BOOST_TEST((seen == bag));
+
+    int visited = 0;
+    const auto ec = decode_bag_entries(
+        blob, [&](const bag_entry_ref&) -> const char* { return ++visited == 2 ? "is refused by the visitor" : nullptr; }, what);
+    BOOST_TEST((ec == errc::corrupt_data));
+    BOOST_TEST(what.find("entry 1 is refused by the visitor") != std::string::npos, what);
+    BOOST_TEST(visited == 2, "the walk stops at the refusal");
+}
+
 BOOST_AUTO_TEST_CASE(compression_shrinks_repetitive_data) {
     property_bag bag;
     bag["text"] = instance_value(std::string(100'000, 'a'));

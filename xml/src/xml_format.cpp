@@ -115,13 +115,35 @@ std::optional<name> optional_name(const pugi::xml_node& node, const char* attr, 
 // ---- bags --------------------------------------------------------------------------------
 
 /// A <property> element's value: its kind and any attributes that go with it, then its text.
-void render_value(xml_text_writer& w, const value& v) {
-    w.attribute("kind", to_string(kind_of(v)));
+/// Taken straight from the encoded bag, so large values go from the blob into the document
+/// without a copy in between.
+void render_value(xml_text_writer& w, const bag_entry_ref& entry) {
+    w.attribute("kind", to_string(entry.kind));
+    switch (entry.kind) {
+        case value_kind::string: {
+            const std::string_view text(reinterpret_cast<const char*>(entry.payload.data()), entry.payload.size());
+            if (xml_safe(text)) {
+                w.text(text);
+            } else {
+                w.attribute("encoding", "base64");
+                w.base64_text(entry.payload.data(), entry.payload.size());
+            }
+            return;
+        }
+        case value_kind::binary:
+            w.base64_text(entry.payload.data(), entry.payload.size());
+            return;
+        case value_kind::opaque:
+            w.attribute("content-type", entry.content_type);
+            w.base64_text(entry.payload.data(), entry.payload.size());
+            return;
+        default:
+            break;
+    }
     std::visit(
         [&w](const auto& x) {
             using T = std::decay_t<decltype(x)>;
-            if constexpr (std::is_same_v<T, std::monostate>) {
-            } else if constexpr (std::is_same_v<T, bool>) {
+            if constexpr (std::is_same_v<T, bool>) {
                 w.text(x ? "true" : "false");
             } else if constexpr (std::is_same_v<T, std::int64_t>) {
                 w.integer_text(x);
@@ -129,15 +151,6 @@ void render_value(xml_text_writer& w, const value& v) {
                 char buf[40];
                 std::snprintf(buf, sizeof buf, "%.17g", x);
                 w.text(buf);
-            } else if constexpr (std::is_same_v<T, std::string>) {
-                if (xml_safe(x)) {
-                    w.text(x);
-                } else {
-                    w.attribute("encoding", "base64");
-                    w.base64_text(reinterpret_cast<const std::uint8_t*>(x.data()), x.size());
-                }
-            } else if constexpr (std::is_same_v<T, bytes>) {
-                w.base64_text(x.data(), x.size());
             } else if constexpr (std::is_same_v<T, uuid>) {
                 w.text(to_string(x));
             } else if constexpr (std::is_same_v<T, timestamp>) {
@@ -147,12 +160,10 @@ void render_value(xml_text_writer& w, const value& v) {
                 w.integer_text(std::int64_t{x.count()});
             } else if constexpr (std::is_same_v<T, name>) {
                 w.text(x.to_string());
-            } else if constexpr (std::is_same_v<T, opaque>) {
-                w.attribute("content-type", x.content_type);
-                w.base64_text(x.data.data(), x.data.size());
             }
+            // null has no text; strings, bytes and opaque data were rendered from the payload
         },
-        v);
+        entry.small);
 }
 
 value parse_value(const pugi::xml_node& p, const std::string& file) {
@@ -207,22 +218,25 @@ value parse_value(const pugi::xml_node& p, const std::string& file) {
 
 void render_bag(xml_text_writer& w, const char* element, const bytes& blob, const char* part = nullptr) {
     if (blob.empty()) return;
-    property_bag bag;
-    std::string why;
-    if (decode_bag(blob, bag, why)) throw record_error(errc::corrupt_data, std::string("cannot render bag: ") + why);
     w.open_element(element);
     if (part != nullptr) w.attribute("part", part);
-    for (const auto& [key, v] : bag) {
-        w.open_element("property");
-        w.attribute("name", key.to_string());
-        if (v.is_optional()) w.boolean_attribute("optional", true);
-        if (v.is_write_only()) w.boolean_attribute("write-only", true);
-        if (v.is_deleted())
-            w.boolean_attribute("deleted", true);
-        else
-            render_value(w, v.get());
-        w.close_element();
-    }
+    std::string why;
+    const auto ec = decode_bag_entries(
+        blob,
+        [&w](const bag_entry_ref& entry) -> const char* {
+            w.open_element("property");
+            w.attribute("name", entry.key.to_string());
+            if (has_option(entry.options, value_options::optional)) w.boolean_attribute("optional", true);
+            if (has_option(entry.options, value_options::write_only)) w.boolean_attribute("write-only", true);
+            if (entry.deleted)
+                w.boolean_attribute("deleted", true);
+            else
+                render_value(w, entry);
+            w.close_element();
+            return nullptr;
+        },
+        why);
+    if (ec) throw record_error(errc::corrupt_data, std::string("cannot render bag: ") + why);
     w.close_element();
 }
 

@@ -19,6 +19,7 @@
 #include <functional>
 #include <span>
 #include <string>
+#include <string_view>
 
 namespace durable {
 
@@ -40,6 +41,29 @@ bytes encode_bag_if(const property_bag& bag, encoding enc, const std::function<b
 /// Decodes into `out` (cleared first). On failure `out` is empty and `what` says where the
 /// bytes went wrong (e.g. "entry 3: string length 912 past end of payload at offset 40").
 error_code decode_bag(std::span<const std::uint8_t> blob, property_bag& out, std::string& what);
+
+/// One entry of an encoded bag, handed over without copying its payload: strings, bytes and
+/// opaque data point into the blob (or into its decompressed form) while the visitor runs.
+struct bag_entry_ref {
+    name key;
+    value_options options = value_options::none;
+    bool deleted = false;
+    value_kind kind = value_kind::null;
+    value small;                            ///< the value, for kinds other than string, binary and opaque
+    std::span<const std::uint8_t> payload;  ///< a string's characters, bytes, or opaque data
+    std::string_view content_type;          ///< opaque only
+
+    /// A copy of the value, of any kind.
+    value to_value() const;
+};
+/// Returns nullptr to go on, or a short text saying what is wrong with the entry, which makes
+/// the decoding fail with errc::corrupt_data.
+using bag_entry_visitor = std::function<const char*(const bag_entry_ref&)>;
+
+/// Walks an encoded bag entry by entry, with the same checks as decode_bag (except repeated
+/// names, which are the visitor's to refuse). For readers that do not need a property_bag,
+/// such as a renderer of large values.
+error_code decode_bag_entries(std::span<const std::uint8_t> blob, const bag_entry_visitor& visit, std::string& what);
 
 /// Reads only the header; for tools that report a blob's encoding and size.
 struct bag_header {

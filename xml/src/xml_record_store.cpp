@@ -146,11 +146,12 @@ void xml_record_store::wait_for_all_commits() {
 
 template <class Record, class Parse>
 std::optional<Record> xml_record_store::read_record(const uuid& id, const fs::path& file, lru_records<Record>& cached,
-                                                    Parse parse) {
+                                                    Parse parse, bool cache_may_answer) {
     {
         std::unique_lock state(state_mutex_);
         settled_.wait(state, [&] { return !in_flight_paths_.contains(file); });
-        if (auto hit = cached.find(id)) return hit;
+        if (cache_may_answer)
+            if (auto hit = cached.find(id)) return hit;
     }
     // Commands run one at a time under the engine lock, so nothing can start to change the
     // file between the wait above and this read.
@@ -317,22 +318,11 @@ std::vector<detail::owner_record> xml_record_store::all_owners() {
 }
 
 std::optional<detail::instance_record> xml_record_store::find_instance(const uuid& id, bool with_data) {
-    const auto file = instance_file(id);
-    if (!with_data) {  // the cache holds exactly the control part; no need to read the data
-        return read_record(id, file, cache_.instances,
-                           [](std::string_view text, const std::string& name) { return parse_instance(text, name, false); });
-    }
-    {
-        std::unique_lock state(state_mutex_);
-        settled_.wait(state, [&] { return !in_flight_paths_.contains(file); });
-    }
-    auto record = parse_record(durable_files::read(file), file,
-                               [](std::string_view text, const std::string& name) { return parse_instance(text, name, true); });
-    if (record) {
-        std::scoped_lock state(state_mutex_);
-        cache_.instances.put(id, record_cache::control_part(*record));
-    }
-    return record;
+    // The cache holds the control part only: enough when the caller replaces the data.
+    return read_record(
+        id, instance_file(id), cache_.instances,
+        [with_data](std::string_view text, const std::string& name) { return parse_instance(text, name, with_data); },
+        !with_data);
 }
 
 std::vector<uuid> xml_record_store::instances_locked_by(const uuid& owner) { return index_.instances_locked_by(owner); }

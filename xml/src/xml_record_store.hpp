@@ -69,11 +69,12 @@ private:
     void write_temp_files(pending_commit& pending);
     /// A commit's files are no longer in flight (made durable, or failed); state_mutex_ held.
     void settle(const pending_commit& pending);
-    /// A record from the cache or its file. Waits while a commit of `file` is in flight, so a
-    /// command only ever decides on durable state.
+    /// A record from the cache (when `cache_may_answer`) or its file, which then refreshes the
+    /// cache. Waits while a commit of `file` is in flight, so a command only ever decides on
+    /// durable state.
     template <class Record, class Parse>
     std::optional<Record> read_record(const uuid& id, const std::filesystem::path& file, lru_records<Record>& cached,
-                                      Parse parse);
+                                      Parse parse, bool cache_may_answer = true);
     void wait_for_all_commits();
     void release_flock_if_idle();  // state_mutex_ held
 

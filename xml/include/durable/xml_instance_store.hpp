@@ -11,9 +11,10 @@
 //
 // Every file is replaced atomically (temp file, fsync, rename, fsync of the directory); a
 // command that changes several files first writes a redo journal, so a crash leaves all of
-// its changes or none. Commands decide one at a time; their fsyncs run after that, overlapping
-// the next command, which waits only if it reads a file still being made durable. Several
-// processes may open one directory.
+// its changes or none. Commands decide one at a time; rendering and fsyncs run after that,
+// overlapping the next command, which waits only if it reads a file still being made durable.
+// Several processes may open one directory; records are cached in memory and dropped whenever
+// another process has committed, so files must not be edited while the store is open.
 //
 // store_options::instance_encoding does not apply: values are written as readable XML.
 

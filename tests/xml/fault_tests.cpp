@@ -140,32 +140,24 @@ BOOST_AUTO_TEST_CASE(a_read_waiting_on_a_commit_that_fails_sees_the_file_not_the
     };
     fs::create_directories(dir);
     xml_record_store records(dir, true, 100, hook);
+    // Decides a commit of `r` under the guard, as the engine does; returns its second phase.
+    const auto decide = [&records](const detail::instance_record& r) {
+        detail::change_set changes;
+        changes.instances[r.id] = r;
+        auto guard = records.lock_exclusive();
+        return records.commit(std::move(changes));
+    };
 
     detail::instance_record v1;
     v1.id = random_uuid();
     v1.version = 1;
     v1.execution_status = "durable";
-    {
-        detail::change_set first;
-        first.instances[v1.id] = v1;
-        detail::record_store::commit_completion done;
-        {
-            auto guard = records.lock_exclusive();
-            done = records.commit(std::move(first));
-        }
-        done();
-    }
+    decide(v1)();
 
     detail::instance_record v2 = v1;
     v2.version = 2;
     v2.execution_status = "never durable";
-    detail::change_set second;
-    second.instances[v1.id] = v2;
-    detail::record_store::commit_completion failing;
-    {
-        auto guard = records.lock_exclusive();
-        failing = records.commit(std::move(second));
-    }
+    auto failing = decide(v2);
     {
         std::scoped_lock lock(m);
         armed = true;

@@ -27,9 +27,8 @@ void unique_fd::reset() noexcept {
 std::filesystem::path durable_files::temp_for(const std::filesystem::path& target) {
     static std::atomic<unsigned long> counter{0};
     static const std::string pid = std::to_string(::getpid());
-    auto name = target.filename().string();
-    name += "." + pid + "." + std::to_string(counter++) + std::string(temp_suffix);
-    return target.parent_path() / name;
+    // Beside the target, under its name plus a suffix; built as a string, which is cheaper.
+    return target.native() + "." + pid + "." + std::to_string(counter++) + std::string(temp_suffix);
 }
 
 bool durable_files::is_temp(const std::filesystem::path& file) {

@@ -259,4 +259,24 @@ BOOST_AUTO_TEST_CASE(records_cached_by_one_store_give_way_to_another_stores_comm
     BOOST_TEST(counter_of(a->execute(a->create_instance_handle(id), cmd::load_workflow{})) == 2);
 }
 
+BOOST_AUTO_TEST_CASE(a_store_without_a_cache_reads_every_record_from_its_file) {
+    xml_store_settings settings;
+    settings.cached_records = 0;
+    auto store = open({}, settings);
+    const uuid id = random_uuid(), key = random_uuid();
+    auto h = store->create_instance_handle(id);
+    cmd::save_workflow first = save_counter(1, false);
+    first.instance_keys_to_associate[key] = {};
+    store->execute(h, first);
+    store->execute(h, save_counter(2, false));  // the instance read without its data, from its file
+    cmd::save_workflow metadata_only;
+    metadata_only.instance_metadata_changes["m"] = instance_value(std::string("kept"));
+    metadata_only.unlock_instance = true;
+    store->execute(h, metadata_only);
+
+    const auto view = store->execute(store->create_instance_handle(), cmd::load_workflow_by_instance_key(key));
+    BOOST_TEST(counter_of(view) == 2);
+    BOOST_TEST(std::get<std::string>(view.metadata.at("m").get()) == "kept");
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -82,6 +82,11 @@ struct record_cache {
         return control;
     }
 
+    /// What the cache keeps of a record: all of it, except an instance's data.
+    static detail::owner_record cached_form(const detail::owner_record& r) { return r; }
+    static detail::key_record cached_form(const detail::key_record& r) { return r; }
+    static detail::instance_record cached_form(detail::instance_record& r) { return control_part(r); }
+
     void clear() {
         owners.clear();
         instances.clear();

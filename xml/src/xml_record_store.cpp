@@ -54,14 +54,54 @@ bool is_journal(const fs::path& file) {
 /// several).
 struct xml_record_store::pending_commit {
     detail::change_set changes;
-    std::vector<fs::path> targets;  // every file the commit replaces or removes
+    /// One per change, in for_each_change() order: listed in phase 1, temp files added in phase 2.
     struct operation {
         fs::path target;
         std::optional<fs::path> temp;  // nullopt: remove the target
         unique_fd temp_fd;             // kept open from write to fsync
     };
     std::vector<operation> operations;
+
+    /// After a failure before the renames: the temp files must not outlive the commit.
+    void discard_temp_files() const {
+        for (const auto& op : operations)
+            if (op.temp) ::unlink(op.temp->c_str());
+    }
 };
+
+namespace {
+/// Calls visit(id, change) for every change of a commit: owners, then instances, then keys.
+/// Always this order, so phase 2 can pair each change with the operation phase 1 listed for it.
+template <class ChangeSet, class Visit>
+void for_each_change(ChangeSet& changes, Visit visit) {
+    for (auto& [id, change] : changes.owners) visit(id, change);
+    for (auto& [id, change] : changes.instances) visit(id, change);
+    for (auto& [id, change] : changes.keys) visit(id, change);
+}
+
+/// The record type of a change (an optional record: nullopt erases).
+template <class Change>
+using record_of = typename std::remove_cvref_t<Change>::value_type;
+
+std::string render(const detail::owner_record& r) { return render_owner(r); }
+std::string render(const detail::instance_record& r) { return render_instance(r); }
+std::string render(const detail::key_record& r) { return render_key(r); }
+}  // namespace
+
+template <class Record>
+fs::path xml_record_store::file_of(const uuid& id) const {
+    const std::string& prefix = std::is_same_v<Record, detail::owner_record>      ? owners_prefix_
+                                : std::is_same_v<Record, detail::instance_record> ? instances_prefix_
+                                                                                  : keys_prefix_;
+    return prefix + to_string(id) + ".xml";
+}
+
+template <class Record>
+lru_records<Record>& xml_record_store::cache_of() {
+    if constexpr (std::is_same_v<Record, detail::owner_record>) return cache_.owners;
+    else if constexpr (std::is_same_v<Record, detail::instance_record>) return cache_.instances;
+    else return cache_.keys;
+}
 
 class xml_record_store::held final : public guard {
 public:
@@ -145,23 +185,20 @@ void xml_record_store::wait_for_all_commits() {
 }
 
 template <class Record, class Parse>
-std::optional<Record> xml_record_store::read_record(const uuid& id, const fs::path& file, lru_records<Record>& cached,
-                                                    Parse parse, bool cache_may_answer) {
+std::optional<Record> xml_record_store::read_record(const uuid& id, Parse parse, bool cache_may_answer) {
+    const auto file = file_of<Record>(id);
     {
         std::unique_lock state(state_mutex_);
         settled_.wait(state, [&] { return !in_flight_paths_.contains(file); });
         if (cache_may_answer)
-            if (auto hit = cached.find(id)) return hit;
+            if (auto hit = cache_of<Record>().find(id)) return hit;
     }
     // Commands run one at a time under the engine lock, so nothing can start to change the
     // file between the wait above and this read.
     auto record = parse_record(durable_files::read(file), file, parse);
     if (record) {
         std::scoped_lock state(state_mutex_);
-        if constexpr (std::is_same_v<Record, detail::instance_record>)
-            cached.put(id, record_cache::control_part(*record));
-        else
-            cached.put(id, *record);
+        cache_of<Record>().put(id, record_cache::cached_form(*record));
     }
     return record;
 }
@@ -303,7 +340,7 @@ void xml_record_store::rebuild_index() {
 }
 
 std::optional<detail::owner_record> xml_record_store::find_owner(const uuid& id) {
-    return read_record(id, owner_file(id), cache_.owners, parse_owner);
+    return read_record<detail::owner_record>(id, parse_owner);
 }
 
 std::vector<detail::owner_record> xml_record_store::all_owners() {
@@ -319,16 +356,15 @@ std::vector<detail::owner_record> xml_record_store::all_owners() {
 
 std::optional<detail::instance_record> xml_record_store::find_instance(const uuid& id, bool with_data) {
     // The cache holds the control part only: enough when the caller replaces the data.
-    return read_record(
-        id, instance_file(id), cache_.instances,
-        [with_data](std::string_view text, const std::string& name) { return parse_instance(text, name, with_data); },
+    return read_record<detail::instance_record>(
+        id, [with_data](std::string_view text, const std::string& name) { return parse_instance(text, name, with_data); },
         !with_data);
 }
 
 std::vector<uuid> xml_record_store::instances_locked_by(const uuid& owner) { return index_.instances_locked_by(owner); }
 
 std::optional<detail::key_record> xml_record_store::find_key(const uuid& id) {
-    return read_record(id, key_file(id), cache_.keys, parse_key);
+    return read_record<detail::key_record>(id, parse_key);
 }
 
 std::vector<detail::key_record> xml_record_store::keys_of(const uuid& instance) {
@@ -356,10 +392,11 @@ detail::record_store::commit_completion xml_record_store::commit(detail::change_
     // Rendering and all file I/O are phase 2, so the commits of different instances render and
     // sync in parallel.
     auto pending = std::make_shared<pending_commit>();
-    for (const auto& [id, r] : changes.owners) pending->targets.push_back(owner_file(id));
-    for (const auto& [id, r] : changes.instances) pending->targets.push_back(instance_file(id));
-    for (const auto& [id, r] : changes.keys) pending->targets.push_back(key_file(id));
-    if (pending->targets.empty()) return {};
+    auto& ops = pending->operations;
+    for_each_change(changes, [&](const uuid& id, const auto& change) {
+        ops.push_back({file_of<record_of<decltype(change)>>(id), std::nullopt, {}});
+    });
+    if (ops.empty()) return {};
 
     // Other processes refresh their index on their next command. This process has held the
     // flock since it last read or wrote the generation, so the value it knows is current.
@@ -371,14 +408,13 @@ detail::record_store::commit_completion xml_record_store::commit(detail::change_
         // An earlier commit of the same file must land first; commands read before they write,
         // so this wait is normally over before it starts.
         settled_.wait(state, [&] {
-            return std::none_of(pending->targets.begin(), pending->targets.end(),
-                                [&](const fs::path& f) { return in_flight_paths_.contains(f); });
+            return std::none_of(ops.begin(), ops.end(), [&](const auto& op) { return in_flight_paths_.contains(op.target); });
         });
-        for (auto& [id, r] : changes.owners) r ? cache_.owners.put(id, *r) : cache_.owners.erase(id);
-        for (auto& [id, r] : changes.instances)
-            r ? cache_.instances.put(id, record_cache::control_part(*r)) : cache_.instances.erase(id);
-        for (auto& [id, k] : changes.keys) k ? cache_.keys.put(id, *k) : cache_.keys.erase(id);
-        for (const auto& target : pending->targets) in_flight_paths_.insert(target);
+        for_each_change(changes, [&](const uuid& id, auto& change) {
+            auto& cache = cache_of<record_of<decltype(change)>>();
+            change ? cache.put(id, record_cache::cached_form(*change)) : cache.erase(id);
+        });
+        for (const auto& op : ops) in_flight_paths_.insert(op.target);
         ++in_flight_commits_;
     }
     pending->changes = std::move(changes);
@@ -394,9 +430,9 @@ detail::record_store::commit_completion xml_record_store::commit(detail::change_
             // reads the files, or a later replay would write over that command's work.
             replay_due_ = true;
             // A command waiting for these files reads them from disk, not as the cache has them.
-            for (const auto& [id, r] : pending->changes.owners) cache_.owners.erase(id);
-            for (const auto& [id, r] : pending->changes.instances) cache_.instances.erase(id);
-            for (const auto& [id, k] : pending->changes.keys) cache_.keys.erase(id);
+            for_each_change(pending->changes, [&](const uuid& id, const auto& change) {
+                cache_of<record_of<decltype(change)>>().erase(id);
+            });
             settle(*pending);
             throw;
         }
@@ -406,38 +442,27 @@ detail::record_store::commit_completion xml_record_store::commit(detail::change_
 }
 
 void xml_record_store::settle(const pending_commit& pending) {
-    for (const auto& target : pending.targets) in_flight_paths_.erase(target);
+    for (const auto& op : pending.operations) in_flight_paths_.erase(op.target);
     --in_flight_commits_;
     release_flock_if_idle();
     settled_.notify_all();
 }
 
 void xml_record_store::write_temp_files(pending_commit& pending) {
-    const auto add = [&](const fs::path& target, const std::string* content) {
-        pending_commit::operation op{target, std::nullopt, {}};
-        if (content != nullptr) {
-            op.temp = durable_files::temp_for(target);
-            op.temp_fd = files_.write(*op.temp, *content);
-        }
-        pending.operations.push_back(std::move(op));
-    };
     try {
         // One record rendered at a time, so at most one rendering is held in memory.
-        for (const auto& [id, r] : pending.changes.owners) {
-            const auto text = r ? std::optional(render_owner(*r)) : std::nullopt;
-            add(owner_file(id), text ? &*text : nullptr);
-        }
-        for (const auto& [id, r] : pending.changes.instances) {
-            const auto text = r ? std::optional(render_instance(*r)) : std::nullopt;
-            add(instance_file(id), text ? &*text : nullptr);
-        }
-        for (const auto& [id, k] : pending.changes.keys) {
-            const auto text = k ? std::optional(render_key(*k)) : std::nullopt;
-            add(key_file(id), text ? &*text : nullptr);
-        }
+        auto op = pending.operations.begin();
+        for_each_change(pending.changes, [&](const uuid&, const auto& change) {
+            if (change) {
+                const std::string text = render(*change);
+                auto temp = durable_files::temp_for(op->target);
+                op->temp_fd = files_.write(temp, text);  // removes its temp file if it fails
+                op->temp = std::move(temp);
+            }
+            ++op;
+        });
     } catch (...) {
-        for (const auto& op : pending.operations)
-            if (op.temp) ::unlink(op.temp->c_str());
+        pending.discard_temp_files();
         throw;
     }
 }
@@ -449,8 +474,7 @@ void xml_record_store::make_durable(pending_commit& pending) {
         for (const auto& op : ops)
             if (op.temp) files_.sync(op.temp_fd, *op.temp);
     } catch (...) {
-        for (const auto& op : ops)
-            if (op.temp) ::unlink(op.temp->c_str());
+        pending.discard_temp_files();
         throw;
     }
 
@@ -463,7 +487,7 @@ void xml_record_store::make_durable(pending_commit& pending) {
             else
                 files_.remove(op.target);
         } catch (...) {
-            if (op.temp) ::unlink(op.temp->c_str());
+            pending.discard_temp_files();
             throw;
         }
         try {
@@ -500,8 +524,7 @@ void xml_record_store::make_durable(pending_commit& pending) {
     try {
         files_.replace(root_dir_, journal, text);
     } catch (...) {
-        for (const auto& op : ops)
-            if (op.temp) ::unlink(op.temp->c_str());
+        pending.discard_temp_files();
         throw;
     }
     try {

@@ -43,11 +43,13 @@ private:
     class held;
     struct pending_commit;
     const open_directory& directory_of(const std::filesystem::path& file) const;
-    // Built from string prefixes: every command names a few files, and joining paths component
-    // by component was a measurable part of a small save.
-    std::filesystem::path owner_file(const uuid& id) const { return owners_prefix_ + to_string(id) + ".xml"; }
-    std::filesystem::path instance_file(const uuid& id) const { return instances_prefix_ + to_string(id) + ".xml"; }
-    std::filesystem::path key_file(const uuid& id) const { return keys_prefix_ + to_string(id) + ".xml"; }
+    /// The file of a record of this kind, built from a string prefix: every command names a few
+    /// files, and joining paths component by component was a measurable part of a small save.
+    template <class Record>
+    std::filesystem::path file_of(const uuid& id) const;
+    /// The cache of records of this kind.
+    template <class Record>
+    lru_records<Record>& cache_of();
 
     void check_layout(bool create_if_missing);
     /// Called with the flock held and no commit in flight: finishes commits a crash or an I/O
@@ -75,8 +77,7 @@ private:
     /// cache. Waits while a commit of `file` is in flight, so a command only ever decides on
     /// durable state.
     template <class Record, class Parse>
-    std::optional<Record> read_record(const uuid& id, const std::filesystem::path& file, lru_records<Record>& cached,
-                                      Parse parse, bool cache_may_answer = true);
+    std::optional<Record> read_record(const uuid& id, Parse parse, bool cache_may_answer = true);
     void wait_for_all_commits();
     void release_flock_if_idle();  // state_mutex_ held
 

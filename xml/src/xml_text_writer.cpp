@@ -6,6 +6,18 @@
 #include <stdexcept>
 
 namespace durable::xml {
+namespace {
+/// The decimal digits of an integer, in a buffer of its own.
+class decimal {
+public:
+    explicit decimal(std::int64_t v) : end_(std::to_chars(digits_, digits_ + sizeof digits_, v).ptr) {}  // 24 hold any int64
+    std::string_view view() const { return {digits_, static_cast<std::size_t>(end_ - digits_)}; }
+
+private:
+    char digits_[24];
+    char* end_;
+};
+}  // namespace
 
 xml_text_writer::xml_text_writer(std::size_t expected_size) { out_.reserve(expected_size); }
 
@@ -83,12 +95,7 @@ void xml_text_writer::attribute(std::string_view name, std::string_view value) {
     out_ += '"';
 }
 
-void xml_text_writer::integer_attribute(std::string_view name, std::int64_t value) {
-    char digits[24];
-    const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, value);
-    (void)ec;  // 24 characters hold any int64
-    attribute(name, std::string_view(digits, static_cast<std::size_t>(end - digits)));
-}
+void xml_text_writer::integer_attribute(std::string_view name, std::int64_t value) { attribute(name, decimal(value).view()); }
 
 void xml_text_writer::boolean_attribute(std::string_view name, bool value) { attribute(name, value ? "true" : "false"); }
 
@@ -97,12 +104,7 @@ void xml_text_writer::text(std::string_view content) {
     escaped(content, false);
 }
 
-void xml_text_writer::integer_text(std::int64_t content) {
-    char digits[24];
-    const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, content);
-    (void)ec;
-    text(std::string_view(digits, static_cast<std::size_t>(end - digits)));
-}
+void xml_text_writer::integer_text(std::int64_t content) { text(decimal(content).view()); }
 
 void xml_text_writer::base64_text(const std::uint8_t* data, std::size_t size) {
     close_start_tag_for_text();

@@ -55,6 +55,10 @@ struct instance_record {
     std::string suspension_reason;
     std::string suspension_exception_name;
     std::string last_machine_run_on;
+    /// The keys of the instance (associated or completed), ascending. The instance record is
+    /// the authority on which keys it has: a key record it lists that cannot be read is damage
+    /// to report, never a key that is silently absent.
+    std::vector<uuid> keys;
     /// Set by a store that was asked for the control fields only and left the four data blobs
     /// unread. Such a record may be written back only after the data has been replaced.
     bool data_omitted = false;

@@ -5,7 +5,12 @@
 
 #include <durable/detail/command_engine.hpp>
 
+#include "engine_transaction.hpp"
+#include "saturating_time.hpp"
+
 #include <algorithm>
+#include <limits>
+#include <set>
 
 namespace durable::detail {
 namespace {
@@ -13,68 +18,10 @@ namespace {
 /// A failed command: the code, with the diagnostics already filled in by the thrower.
 using command_failed = record_error;
 
-/// Reads see the command's own staged writes and are remembered, so a command that looks at a
-/// record twice (the owner, in save) costs the store one read; commit() applies the writes in
-/// one go.
-class transaction {
-public:
-    explicit transaction(record_store& base) : base_(base) {}
-
-    record_store& base() { return base_; }
-
-    std::optional<owner_record> owner(const uuid& id) {
-        return read(changes_.owners, owners_read_, id, [&] { return base_.find_owner(id); });
-    }
-    /// `with_data` false: the caller replaces the data (see record_store::find_instance).
-    std::optional<instance_record> instance(const uuid& id, bool with_data = true) {
-        if (with_data)  // a record read earlier without its data does not do now
-            if (auto it = instances_read_.find(id); it != instances_read_.end() && it->second && it->second->data_omitted)
-                instances_read_.erase(it);
-        return read(changes_.instances, instances_read_, id, [&] { return base_.find_instance(id, with_data); });
-    }
-    std::optional<key_record> key(const uuid& id) {
-        return read(changes_.keys, keys_read_, id, [&] { return base_.find_key(id); });
-    }
-
-    std::vector<key_record> keys_of(const uuid& instance_id) {
-        std::vector<key_record> keys;
-        for (auto& k : base_.keys_of(instance_id))
-            if (!changes_.keys.contains(k.id)) keys.push_back(std::move(k));
-        for (const auto& [id, staged] : changes_.keys)
-            if (staged && staged->instance_id == instance_id) keys.push_back(*staged);
-        return keys;
-    }
-
-    void put(const owner_record& r) { changes_.owners[r.id] = r; }
-    void put(const instance_record& r) { changes_.instances[r.id] = r; }
-    void put(instance_record&& r) {
-        const uuid id = r.id;
-        changes_.instances[id] = std::move(r);
-    }
-    void put(const key_record& r) { changes_.keys[r.id] = r; }
-    void erase_owner(const uuid& id) { changes_.owners[id] = std::nullopt; }
-    void erase_instance(const uuid& id) { changes_.instances[id] = std::nullopt; }
-    void erase_key(const uuid& id) { changes_.keys[id] = std::nullopt; }
-
-    record_store::commit_completion commit() {
-        if (changes_.empty()) return {};
-        return base_.commit(std::move(changes_));  // the transaction is done with them
-    }
-
-private:
-    template <class Map, class Fallback>
-    static auto read(const Map& staged, Map& already_read, const uuid& id, Fallback fallback) -> decltype(fallback()) {
-        if (auto it = staged.find(id); it != staged.end()) return it->second;
-        if (auto it = already_read.find(id); it != already_read.end()) return it->second;
-        return already_read.emplace(id, fallback()).first->second;
-    }
-
-    record_store& base_;
-    change_set changes_;
-    decltype(change_set::owners) owners_read_;
-    decltype(change_set::instances) instances_read_;
-    decltype(change_set::keys) keys_read_;
-};
+/// Damage (a record that exists but cannot be read), as opposed to an I/O failure or a decision.
+bool is_damage(const record_error& e) {
+    return e.code() == errc::corrupt_data || e.code() == errc::unsupported_format;
+}
 
 class engine {
 public:
@@ -91,7 +38,7 @@ public:
 private:
     // ---- helpers ------------------------------------------------------------------------
 
-    [[noreturn]] void fail(errc code, std::string message) { throw command_failed(code, std::move(message)); }
+    [[noreturn]] void fail(error_code code, std::string message) { throw command_failed(code, std::move(message)); }
 
     const uuid& me() const { return *request_.owner_id; }
 
@@ -103,39 +50,71 @@ private:
         return *owner;
     }
 
-    bytes encode_unchecked(const property_bag& bag) const {
-        return bag.empty() ? bytes{} : encode_bag(bag, options_.instance_encoding);
+    /// Runs `work` for one of many records; when the record turns out to be damaged, reports it
+    /// and goes on, so that one bad record never stops recovery, detection or a query for the
+    /// rest. Returns false when it passed the record over.
+    template <class Work>
+    bool unless_damaged(Work&& work) {
+        try {
+            work();
+            return true;
+        } catch (const record_error& e) {
+            if (!is_damage(e)) throw;  // an I/O failure fails the command: it is not the record's fault
+            report_damaged_record(options_, {e.code(), e.what()});
+            return false;
+        }
     }
-    /// The entries `include` accepts; no blob when there are none.
+
+    /// Owners whose records can be read; damaged ones are reported and passed over.
+    std::vector<owner_record> readable_owners() {
+        std::vector<owner_record> owners;
+        for (const auto& id : tx_.base().owner_ids())
+            unless_damaged([&] {
+                if (auto owner = tx_.owner(id)) owners.push_back(std::move(*owner));
+            });
+        return owners;
+    }
+
+    /// The size limit applies to a bag before compression, so it means the same whatever the
+    /// encoding, and a load can hold stored blobs to the same bound.
+    void require_within_limit(std::size_t payload_bytes, const std::string& what) {
+        if (payload_bytes > options_.max_bag_bytes)
+            fail(errc::value_too_large, what + " takes " + std::to_string(payload_bytes) +
+                                            " bytes before compression, more than store_options::max_bag_bytes (" +
+                                            std::to_string(options_.max_bag_bytes) + ")");
+    }
+    static std::size_t payload_bytes(const bytes& blob) {
+        if (blob.empty()) return 0;
+        bag_header header;
+        std::string why;
+        return read_bag_header(blob, header, why) ? 0 : header.payload_bytes;
+    }
+
+    /// The entries `include` accepts (all when it is empty); no blob when there are none.
     bytes encode_part(const property_bag& bag, const std::function<bool(const instance_value&)>& include) const {
-        if (std::none_of(bag.begin(), bag.end(), [&](const auto& entry) { return include(entry.second); })) return {};
+        if (std::none_of(bag.begin(), bag.end(), [&](const auto& entry) { return !include || include(entry.second); }))
+            return {};
         return encode_bag_if(bag, options_.instance_encoding, include);
     }
 
-    void require_within_limit(std::size_t encoded_size, const std::string& what) {
-        if (encoded_size > options_.max_bag_bytes)
-            fail(errc::value_too_large, what + " encodes to " + std::to_string(encoded_size) +
-                                            " bytes, more than max_bag_bytes (" + std::to_string(options_.max_bag_bytes) + ")");
-    }
-
     bytes encode(const property_bag& bag, const std::string& what) {
-        bytes blob = encode_unchecked(bag);
-        require_within_limit(blob.size(), what);
+        bytes blob = encode_part(bag, {});
+        require_within_limit(payload_bytes(blob), what);
         return blob;
-    }
-
-    /// A key record whose metadata stays unwritten when none is given (the first writer wins).
-    key_record new_key(const uuid& key_id, const uuid& instance_id, const property_bag& metadata) {
-        return key_record{key_id, instance_id, true,
-                          metadata.empty() ? std::nullopt : std::optional<bytes>(encode(metadata, "key metadata"))};
     }
 
     property_bag decode(const bytes& blob, const std::string& what) {
         property_bag bag;
         if (blob.empty()) return bag;
         std::string why;
-        if (auto ec = decode_bag(blob, bag, why)) fail(static_cast<errc>(ec.value()), what + ": " + why);
+        if (auto ec = decode_bag(blob, bag, why)) fail(ec, what + ": " + why);
         return bag;
+    }
+
+    /// A key record whose metadata stays unwritten when none is given (the first writer wins).
+    key_record new_key(const uuid& key_id, const uuid& instance_id, const property_bag& metadata) {
+        return key_record{key_id, instance_id, true,
+                          metadata.empty() ? std::nullopt : std::optional<bytes>(encode(metadata, "key metadata"))};
     }
 
     runnable_filter filter_of(const owner_record& owner) const {
@@ -165,6 +144,29 @@ private:
         return true;
     }
 
+    /// Queues the initialized instances still locked by `owner` as runnable now, each in its own
+    /// right: a damaged one is reported and passed over. Returns whether the owner holds any.
+    bool queue_orphans_of(const uuid& owner, int& budget) {
+        bool holds_instances = false;
+        for (const auto& id : tx_.base().instances_locked_by(owner)) {
+            unless_damaged([&] {
+                auto inst = tx_.instance(id);
+                if (!inst || inst->lock_owner != owner) return;
+                holds_instances = true;
+                if (budget > 0 && queue_orphan(*inst)) {
+                    tx_.put(std::move(*inst));
+                    --budget;
+                }
+            });
+        }
+        return holds_instances;
+    }
+
+    bool released_by_me(const uuid& id, std::int64_t version) const {
+        const auto& released = request_.released_locks;
+        return std::find(released.begin(), released.end(), released_lock{id, version}) != released.end();
+    }
+
     /// The original's LockInstance decision table (reference 4.2). Returns nullopt when the
     /// instance does not exist and the handle holds no lock: the caller may create it.
     std::optional<instance_record> lock_instance(const uuid& id, bool bound, std::int64_t handle_version,
@@ -190,13 +192,19 @@ private:
                 fail(errc::instance_locked, "the instance is locked by owner " + to_string(*holder) + " (machine " +
                                                 holder_record->machine_name + ")");
             }
-            if (!(holder_live && *holder == me())) {
-                // The lock changes owner: the version moves on, fencing out the previous holder.
-                inst->lock_owner = me();
-                ++inst->version;
+            if (holder_live && !released_by_me(id, inst->version)) {
+                // Our own live lock, and no handle of ours let go of it: another handle holds it
+                // or is taking it right now (the original's code 14). Decided here, before this
+                // command writes anything.
+                out_.diag.instance_version = inst->version;
+                fail(errc::handle_conflict, "another handle of this owner holds the lock on this instance at version " +
+                                                std::to_string(inst->version));
             }
-            // else: our own live lock that no in-process handle holds (the caller checked), so
-            // it is reclaimed as is, without the original's code-14 round trip.
+            // The lock changes hands (from nobody, from an expired owner, or from a handle of ours
+            // that let go of it): the version moves on, fencing out the previous holder and any
+            // unlock still on its way for the old version.
+            inst->lock_owner = me();
+            ++inst->version;
         } else if (holder != me()) {
             out_.diag.instance_version = handle_version;
             fail(errc::instance_lock_lost, "the instance is no longer locked by this owner");
@@ -209,14 +217,27 @@ private:
         return inst;
     }
 
-    void associate_keys(const uuid& instance_id, const std::map<uuid, property_bag>& keys) {
+    static bool lists_key(const instance_record& inst, const uuid& key_id) {
+        return std::binary_search(inst.keys.begin(), inst.keys.end(), key_id);
+    }
+    static void list_key(instance_record& inst, const uuid& key_id) {
+        const auto at = std::lower_bound(inst.keys.begin(), inst.keys.end(), key_id);
+        if (at == inst.keys.end() || *at != key_id) inst.keys.insert(at, key_id);
+    }
+    static void unlist_key(instance_record& inst, const uuid& key_id) {
+        const auto at = std::lower_bound(inst.keys.begin(), inst.keys.end(), key_id);
+        if (at != inst.keys.end() && *at == key_id) inst.keys.erase(at);
+    }
+
+    void associate_keys(instance_record& inst, const std::map<uuid, property_bag>& keys) {
         for (const auto& [key_id, metadata] : keys) {
             auto existing = tx_.key(key_id);
             if (!existing) {
-                tx_.put(new_key(key_id, instance_id, metadata));
+                tx_.put(new_key(key_id, inst.id, metadata));
+                list_key(inst, key_id);
                 continue;
             }
-            if (existing->instance_id != instance_id) {
+            if (existing->instance_id != inst.id) {
                 out_.diag.key = key_id;
                 out_.diag.conflicting_instance_id = existing->instance_id;
                 fail(errc::key_collision, "key " + to_string(key_id) + " is associated with instance " +
@@ -229,23 +250,30 @@ private:
         }
     }
 
-    key_record owned_key(const uuid& instance_id, const uuid& key_id) {
+    key_record owned_key(const instance_record& inst, const uuid& key_id) {
         auto existing = tx_.key(key_id);
-        if (!existing || existing->instance_id != instance_id) {
+        if (!existing || existing->instance_id != inst.id || !lists_key(inst, key_id)) {
             out_.diag.key = key_id;
             fail(errc::key_not_found, "key " + to_string(key_id) + " is not associated with this instance");
         }
         return *existing;
     }
 
-    void report_keys(const uuid& instance_id) {
-        for (const auto& k : tx_.keys_of(instance_id)) {
+    /// The keys the instance lists, each of which must be readable and point back at it: a key
+    /// that cannot be read is damage to report, never a key that is silently missing.
+    void report_keys(const instance_record& inst) {
+        for (const auto& key_id : inst.keys) {
+            const auto k = tx_.key(key_id);
+            if (!k || k->instance_id != inst.id)
+                fail(errc::corrupt_data, "instance " + to_string(inst.id) + " lists key " + to_string(key_id) + ", but " +
+                                             (k ? "that key belongs to instance " + to_string(k->instance_id)
+                                                : std::string("no record of that key exists")));
             instance_key_view view;
-            view.key = k.id;
-            view.state = k.associated ? instance_key_state::associated : instance_key_state::completed;
-            if (k.metadata) view.metadata = decode(*k.metadata, "metadata of key " + to_string(k.id));
+            view.key = k->id;
+            view.state = k->associated ? instance_key_state::associated : instance_key_state::completed;
+            if (k->metadata) view.metadata = decode(*k->metadata, "metadata of key " + to_string(k->id));
             view.metadata_consistency = value_consistency::none;
-            out_.view.keys.emplace(k.id, std::move(view));
+            out_.view.keys.emplace(k->id, std::move(view));
         }
         out_.view.keys_consistency = value_consistency::none;
     }
@@ -267,7 +295,7 @@ private:
         v.data_consistency = value_consistency::none;
         v.metadata = decode(inst.metadata, what + " metadata");
         v.metadata_consistency = value_consistency::none;
-        report_keys(inst.id);
+        report_keys(inst);
     }
 
     /// LoadInstance with operation type LoadOrCreateByInstance (accepting) or LoadByInstance.
@@ -279,8 +307,8 @@ private:
         }
         if (!inst->initialized && !accept_uninitialized)
             fail(errc::instance_not_found, "the instance exists but has not been initialized by a save with data");
-        tx_.put(*inst);
         report_loaded(*inst);
+        tx_.put(std::move(*inst));
     }
 
     // ---- commands -----------------------------------------------------------------------
@@ -289,7 +317,7 @@ private:
         owner_record owner;
         owner.id = random_uuid();
         owner.created = now_;
-        owner.lease_expires = now_ + options_.lease_duration();
+        owner.lease_expires = saturating_add(now_, options_.lease_duration());
         owner.workflow_host_type = cmd.workflow_host_type;
         owner.machine_name = options_.machine_name;
         owner.activation_service = cmd.activation_service;
@@ -315,35 +343,22 @@ private:
         // instances now, so a graceful shutdown hands work over immediately.
         owner->lease_expires = std::min(owner->lease_expires, now_);
         tx_.put(*owner);
-        for (const auto& id : tx_.base().instances_locked_by(me())) {
-            auto inst = tx_.instance(id);
-            if (inst && inst->lock_owner == me() && queue_orphan(*inst)) tx_.put(*inst);
-        }
+        int unbounded = std::numeric_limits<int>::max();
+        queue_orphans_of(me(), unbounded);
     }
 
     void execute(const commands::extend_lock&) {
         auto owner = require_live_owner();  // an expired owner is never revived
-        owner.lease_expires = now_ + options_.lease_duration();
+        owner.lease_expires = saturating_add(now_, options_.lease_duration());
         tx_.put(owner);
     }
 
     void execute(const commands::recover_instance_locks&) {
         require_live_owner();
-        constexpr int max_queued_per_pass = 1000;  // bounded, as the original's TOP(1000)
-        int queued = 0;
-        for (const auto& owner : tx_.base().all_owners()) {
+        int budget = 1000;  // instances queued per pass, bounded as the original's TOP(1000)
+        for (const auto& owner : readable_owners()) {
             if (owner.lease_expires > now_) continue;
-            bool holds_instances = false;
-            for (const auto& id : tx_.base().instances_locked_by(owner.id)) {
-                auto inst = tx_.instance(id);
-                if (!inst || inst->lock_owner != owner.id) continue;
-                holds_instances = true;
-                if (queued < max_queued_per_pass && queue_orphan(*inst)) {
-                    tx_.put(*inst);
-                    ++queued;
-                }
-            }
-            if (!holds_instances) tx_.erase_owner(owner.id);
+            if (!queue_orphans_of(owner.id, budget)) tx_.erase_owner(owner.id);
         }
     }
 
@@ -360,7 +375,7 @@ private:
         if (!inst || inst->lock_owner != me() || inst->version != cmd.instance_version) return;
         inst->lock_owner.reset();
         queue_if_due(*inst);
-        tx_.put(*inst);
+        tx_.put(std::move(*inst));
     }
 
     void execute(const commands::load_workflow& cmd) {
@@ -385,29 +400,35 @@ private:
             target = key->instance_id;
         }
 
+        // Every decision comes before the first write, so a refused load leaves nothing behind.
         auto inst = lock_instance(target, false, -1);
         if (!inst) {
-            if (key || !cmd.accept_uninitialized_instance)
-                fail(errc::instance_not_found, "the instance the key leads to does not exist");
+            if (key) fail(errc::corrupt_data, "key " + to_string(cmd.lookup_instance_key) + " leads to instance " +
+                                                  to_string(target) + ", which does not exist");
+            if (!cmd.accept_uninitialized_instance) fail(errc::instance_not_found, "the instance does not exist");
             inst = new_instance(target);
         }
-        if (!key) {
-            if (inst->initialized)
-                fail(errc::instance_exists, "load-or-create by key: instance " + to_string(target) +
-                                                " is already initialized and does not hold key " +
-                                                to_string(cmd.lookup_instance_key));
-            const auto md = cmd.instance_keys_to_associate.find(cmd.lookup_instance_key);
-            property_bag metadata = md == cmd.instance_keys_to_associate.end() ? property_bag{} : md->second;
-            tx_.put(new_key(cmd.lookup_instance_key, target, metadata));
-        }
+        if (key && !lists_key(*inst, key->id))
+            fail(errc::corrupt_data, "key " + to_string(key->id) + " leads to instance " + to_string(target) +
+                                         ", which does not list that key");
+        if (!key && inst->initialized)
+            fail(errc::instance_exists, "load-or-create by key: instance " + to_string(target) +
+                                            " is already initialized and does not hold key " +
+                                            to_string(cmd.lookup_instance_key));
         if (!inst->initialized && !cmd.accept_uninitialized_instance)
             fail(errc::instance_not_found, "the instance the key leads to has not been initialized");
-        tx_.put(*inst);
+        if (!key) {
+            const auto md = cmd.instance_keys_to_associate.find(cmd.lookup_instance_key);
+            tx_.put(new_key(cmd.lookup_instance_key, target,
+                            md == cmd.instance_keys_to_associate.end() ? property_bag{} : md->second));
+            list_key(*inst, cmd.lookup_instance_key);
+        }
         auto more_keys = cmd.instance_keys_to_associate;
         more_keys.erase(cmd.lookup_instance_key);
-        associate_keys(target, more_keys);
+        associate_keys(*inst, more_keys);
         out_.diag.key.reset();
         report_loaded(*inst);
+        tx_.put(std::move(*inst));
     }
 
     void execute(const commands::save_workflow& cmd) {
@@ -420,7 +441,7 @@ private:
         auto& v = out_.view;
         v.instance_id = id;
         if (cmd.complete_instance && owner.deletes_instances_on_completion) {
-            for (const auto& k : tx_.keys_of(id)) tx_.erase_key(k.id);
+            for (const auto& key_id : inst->keys) tx_.erase_key(key_id);
             tx_.erase_instance(id);
             v.state = instance_state::completed;
             v.keys_consistency = value_consistency::none;
@@ -444,12 +465,13 @@ private:
             inst->read_write_complex = part(false, false);
             inst->write_only_primitive = part(true, true);
             inst->write_only_complex = part(true, false);
-            require_within_limit(inst->read_write_primitive.size() + inst->read_write_complex.size() +
-                                     inst->write_only_primitive.size() + inst->write_only_complex.size(),
+            require_within_limit(payload_bytes(inst->read_write_primitive) + payload_bytes(inst->read_write_complex) +
+                                     payload_bytes(inst->write_only_primitive) + payload_bytes(inst->write_only_complex),
                                  "instance data");
             inst->data_omitted = false;  // all four parts replaced
             inst->initialized = true;
-            inst->pending_timer = cmd.pending_timer ? std::optional<timestamp>(now_ + *cmd.pending_timer) : std::nullopt;
+            inst->pending_timer =
+                cmd.pending_timer ? std::optional<timestamp>(saturating_add(now_, *cmd.pending_timer)) : std::nullopt;
             inst->ready_to_run = cmd.ready_to_run;
             inst->execution_status = cmd.execution_status;
             inst->blocking_bookmarks = cmd.blocking_bookmarks;
@@ -479,17 +501,21 @@ private:
         inst->completed = cmd.complete_instance;
         inst->lock_owner = release ? std::nullopt : std::optional<uuid>(me());
         inst->last_updated = now_;
-        associate_keys(id, cmd.instance_keys_to_associate);
+        associate_keys(*inst, cmd.instance_keys_to_associate);
         for (const auto& k : cmd.instance_keys_to_complete) {
-            auto key = owned_key(id, k);
+            auto key = owned_key(*inst, k);
             key.associated = false;
             tx_.put(key);
         }
-        for (const auto& k : cmd.instance_keys_to_free) tx_.erase_key(owned_key(id, k).id);
+        for (const auto& k : cmd.instance_keys_to_free) {
+            tx_.erase_key(owned_key(*inst, k).id);
+            unlist_key(*inst, k);
+        }
         if (cmd.unlock_instance && !cmd.complete_instance) queue_if_due(*inst);
         v.lock_version = release ? -1 : inst->version;
         v.state = state_of(*inst);
-        tx_.put(std::move(*inst));  // its data can be large: handed on, not copied
+        report_keys(*inst);
+        tx_.put(std::move(*inst));
 
         if (cmd.instance_data) {
             v.data = readable_part(*cmd.instance_data);
@@ -497,21 +523,28 @@ private:
         }
         v.metadata = std::move(metadata);
         v.metadata_consistency = value_consistency::none;
-        report_keys(id);
     }
 
     void execute(const commands::try_load_runnable_workflow&) {
         const auto owner = require_live_owner();
         if (!owner.workflow_host_type)
             fail(errc::invalid_command, "try_load_runnable_workflow requires an owner created with a workflow host type");
-        const auto id = tx_.base().first_runnable(now_, filter_of(owner));
-        if (!id) return;  // nothing runnable: an empty result, not an error
-        load_by_instance(*id, false, false, -1);
+        // A candidate that cannot be loaded because it is damaged is reported and passed over,
+        // or it would stay first in the queue and block every later try-load.
+        std::set<uuid> damaged;
+        for (;;) {
+            const auto id = tx_.base().first_runnable(now_, filter_of(owner), damaged);
+            if (!id) return;  // nothing runnable: an empty result, not an error
+            if (unless_damaged([&] { load_by_instance(*id, false, false, -1); })) return;
+            tx_.unstage_instance(*id);
+            out_ = command_outcome{};
+            damaged.insert(*id);
+        }
     }
 
     void execute(const commands::query_activatable_workflows&) {
         const auto owner = require_live_owner();
-        const auto owners = tx_.base().all_owners();
+        const auto owners = readable_owners();
         for (const auto& due : tx_.base().due_runnable_by_host_type(now_)) {
             const name& host_type = due.first;  // a plain reference: clang 14 cannot capture bindings
             const bool served_here = std::any_of(owners.begin(), owners.end(), [&](const owner_record& o) {
@@ -521,7 +554,7 @@ private:
         }
     }
 
-    transaction tx_;
+    engine_transaction tx_;
     const store_options& options_;
     const command_request& request_;
     command_outcome& out_;
@@ -531,11 +564,11 @@ private:
 }  // namespace
 
 error_code run_engine_command(record_store& records, const store_options& options, const command_request& request,
-                              command_outcome& outcome) {
+                              command_outcome& outcome, std::stop_token stop) {
     try {
         record_store::commit_completion complete_commit;
         {
-            const auto guard = records.lock_exclusive();
+            const auto guard = records.lock_exclusive(std::move(stop));
             complete_commit = engine(records, options, request, outcome).run();
         }
         if (complete_commit) complete_commit();  // outside the guard: other commands go on meanwhile
@@ -543,7 +576,7 @@ error_code run_engine_command(record_store& records, const store_options& option
     } catch (const record_error& e) {
         outcome.view = instance_view{};
         outcome.diag.message = e.what();
-        return make_error_code(e.code());
+        return e.code();
     } catch (const std::bad_alloc&) {
         throw;
     } catch (const std::exception& e) {

@@ -36,26 +36,37 @@ diagnostics instance_handle::last_diagnostics() const {
 }
 
 void instance_handle::free() {
-    if (!state_) return;
-    std::shared_ptr<detail::owner_state> owner;
+    if (state_) detail::release_handle(*state_);
+}
+
+namespace detail {
+
+handle_state::~handle_state() { release_handle(*this); }
+
+void release_handle(handle_state& hs) {
+    std::shared_ptr<owner_state> owner;
     std::optional<uuid> instance;
     std::int64_t version = -1;
     {
-        std::scoped_lock lock(state_->mutex);
-        if (!state_->valid) return;
-        state_->valid = false;
-        if (state_->lock_version >= 0 && state_->owner && state_->instance_id) {
-            owner = state_->owner;
-            instance = state_->instance_id;
-            version = state_->lock_version;
+        std::scoped_lock lock(hs.mutex);
+        if (!hs.valid) return;
+        hs.valid = false;
+        if (hs.lock_version >= 0 && hs.owner && hs.instance_id) {
+            owner = hs.owner;
+            instance = hs.instance_id;
+            version = hs.lock_version;
             std::scoped_lock owner_lock(owner->mutex);
-            owner->lock_holders.erase(*instance);
+            // The slot may have passed to a newer handle that the store gave the lock to since.
+            if (auto it = owner->lock_holders.find(*instance);
+                it != owner->lock_holders.end() && (it->second.expired() || it->second.lock().get() == &hs))
+                owner->lock_holders.erase(it);
+            owner->released.push_back({*instance, version});
         }
-        state_->lock_version = -1;
+        hs.lock_version = -1;
     }
     if (!owner || !owner->valid) return;
-    if (auto core = state_->core.lock(); core && core->store != nullptr)
-        core->schedule_unlock(std::move(owner), *instance, version);
+    if (auto core = hs.core.lock(); core && core->store != nullptr) core->schedule_unlock(std::move(owner), *instance, version);
 }
 
+}  // namespace detail
 }  // namespace durable

@@ -3,7 +3,9 @@
 #include <durable/store_error.hpp>
 
 #include <boost/asio/append.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/bind_executor.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
@@ -42,24 +44,29 @@ public:
         prepared_ = true;
         auto slot = asio::get_associated_cancellation_slot(handler_);
         if (slot.is_connected()) {
-            slot.assign([weak = weak_from_this()](asio::cancellation_type) {
+            slot.assign([weak = weak_from_this()](asio::cancellation_type type) {
                 if (auto self = weak.lock())
-                    asio::post(self->core_->strand, [self] {
+                    asio::post(self->core_->strand, [self, type] {
                         self->cancelled_ = true;
                         self->retry_timer_.cancel();
+                        self->store_cancel_.emit(type);  // a store that waits ends its wait
                     });
             });
         }
-        attempt();
+        // Attempts start on the strand, where cancellations are emitted: a cancellation signal
+        // must not be emitted while the store connects its slot.
+        asio::post(core_->strand, [self = shared_from_this()] { self->attempt(); });
     }
 
 private:
     void attempt() {
+        if (cancelled_) return finish_run(asio::error::operation_aborted, {});
         ++attempts_;
-        core_->async_run(
-            request_, asio::bind_executor(core_->strand, [self = shared_from_this()](error_code ec, command_outcome out) {
-                self->on_result(ec, std::move(out));
-            }));
+        core_->async_run(request_, asio::bind_cancellation_slot(
+                                       store_cancel_.slot(),
+                                       asio::bind_executor(core_->strand, [self = shared_from_this()](error_code ec, command_outcome out) {
+                                           self->on_result(ec, std::move(out));
+                                       })));
     }
 
     void on_result(error_code ec, command_outcome out) {
@@ -68,7 +75,10 @@ private:
                                                        std::chrono::steady_clock::now() - started_)) {
                 retry_timer_.expires_after(*delay);
                 retry_timer_.async_wait([self = shared_from_this(), out = std::move(out)](error_code wait_ec) mutable {
-                    if (wait_ec || self->cancelled_) return self->finish_run(asio::error::operation_aborted, std::move(out));
+                    if (wait_ec || self->cancelled_) {
+                        out.diag.message = "cancelled while waiting to retry a locked instance";
+                        return self->finish_run(asio::error::operation_aborted, std::move(out));
+                    }
                     self->attempt();
                 });
                 return;
@@ -79,7 +89,7 @@ private:
 
     void finish_run(error_code ec, command_outcome out) {
         if (ec == asio::error::operation_aborted) {
-            out.diag.message = "cancelled while waiting to retry a locked instance";
+            if (out.diag.message.empty()) out.diag.message = "cancelled before the command could run";
             out.view = instance_view{};
         }
         auto view = core_->complete(*hs_, request_, ec, out);
@@ -102,6 +112,7 @@ private:
     asio::any_completion_handler<execute_signature> handler_;
     command_request request_;
     asio::steady_timer retry_timer_;
+    asio::cancellation_signal store_cancel_;  // strand-only: reaches the store's wait
     const std::chrono::steady_clock::time_point started_;
     int attempts_ = 0;
     bool prepared_ = false;

@@ -31,26 +31,23 @@ public:
     private:
         std::unique_lock<std::mutex> lock_;
     };
-    std::unique_ptr<guard> lock_exclusive() override { return std::make_unique<held>(mutex_); }
+    // Commands hold the mutex only for in-memory work, so waiting for it is never long.
+    std::unique_ptr<guard> lock_exclusive(std::stop_token) override { return std::make_unique<held>(mutex_); }
 
     // Reads run under the guard the engine holds.
     std::optional<detail::owner_record> find_owner(const uuid& id) override { return find(owners_, id); }
-    std::vector<detail::owner_record> all_owners() override {
-        std::vector<detail::owner_record> out;
+    std::vector<uuid> owner_ids() override {
+        std::vector<uuid> out;
         out.reserve(owners_.size());
-        for (const auto& [id, o] : owners_) out.push_back(o);
+        for (const auto& entry : owners_) out.push_back(entry.first);
         return out;
     }
     std::optional<detail::instance_record> find_instance(const uuid& id, bool) override { return find(instances_, id); }
     std::vector<uuid> instances_locked_by(const uuid& owner) override { return index_.instances_locked_by(owner); }
     std::optional<detail::key_record> find_key(const uuid& id) override { return find(keys_, id); }
-    std::vector<detail::key_record> keys_of(const uuid& instance) override {
-        std::vector<detail::key_record> out;
-        for (const auto& id : index_.keys_of(instance)) out.push_back(keys_.at(id));
-        return out;
-    }
-    std::optional<uuid> first_runnable(timestamp due_by, const detail::runnable_filter& filter) override {
-        return index_.first_runnable(due_by, filter);
+    std::optional<uuid> first_runnable(timestamp due_by, const detail::runnable_filter& filter,
+                                       const std::set<uuid>& passed_over) override {
+        return index_.first_runnable(due_by, filter, passed_over);
     }
     std::optional<timestamp> earliest_runnable(const detail::runnable_filter& filter) override {
         return index_.earliest_runnable(filter);
@@ -65,10 +62,7 @@ public:
             index_.update_instance(id, r ? &*r : nullptr);
             apply(instances_, id, std::move(r));
         }
-        for (auto& [id, k] : changes.keys) {
-            index_.update_key(id, k ? &*k : nullptr);
-            apply(keys_, id, std::move(k));
-        }
+        for (auto& [id, k] : changes.keys) apply(keys_, id, std::move(k));
         return {};  // memory is as durable as it gets on return
     }
 

@@ -22,24 +22,8 @@ void record_index::update_instance(const uuid& id, const instance_record* record
     instances_.emplace(id, std::move(entry));
 }
 
-void record_index::update_key(const uuid& id, const key_record* record) {
-    if (auto it = key_instance_.find(id); it != key_instance_.end()) {
-        auto owned = keys_by_instance_.find(it->second);
-        if (owned != keys_by_instance_.end()) {
-            owned->second.erase(id);
-            if (owned->second.empty()) keys_by_instance_.erase(owned);
-        }
-        key_instance_.erase(it);
-    }
-    if (record == nullptr) return;
-    key_instance_.emplace(id, record->instance_id);
-    keys_by_instance_[record->instance_id].insert(id);
-}
-
 void record_index::clear() {
     instances_.clear();
-    key_instance_.clear();
-    keys_by_instance_.clear();
     instances_by_owner_.clear();
     runnable_.clear();
 }
@@ -50,15 +34,11 @@ std::vector<uuid> record_index::instances_locked_by(const uuid& owner) const {
     return {it->second.begin(), it->second.end()};
 }
 
-std::vector<uuid> record_index::keys_of(const uuid& instance) const {
-    auto it = keys_by_instance_.find(instance);
-    if (it == keys_by_instance_.end()) return {};
-    return {it->second.begin(), it->second.end()};
-}
-
-std::optional<uuid> record_index::first_runnable(timestamp due_by, const runnable_filter& filter) const {
+std::optional<uuid> record_index::first_runnable(timestamp due_by, const runnable_filter& filter,
+                                                 const std::set<uuid>& passed_over) const {
     for (const auto& [time, id] : runnable_) {
         if (time > due_by) break;
+        if (passed_over.contains(id)) continue;
         const auto& entry = instances_.at(id);
         if (filter.matches(entry.host_type, entry.identity)) return id;
     }

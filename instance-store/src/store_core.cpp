@@ -3,6 +3,8 @@
 
 #include "store_core.hpp"
 
+#include "saturating_time.hpp"
+
 #include <durable/commands/validation.hpp>
 
 #include <boost/asio/append.hpp>
@@ -79,6 +81,10 @@ bool store_core::prepare(handle_state& hs, commands::command&& cmd, command_requ
         }
     }
 
+    if (hs.owner) {
+        std::scoped_lock owner_lock(hs.owner->mutex);
+        request.released_locks = hs.owner->released;
+    }
     request.command = std::move(cmd);  // instance data can be large: never copied
     request.owner_id = hs.owner ? std::optional<uuid>(hs.owner->id) : std::nullopt;
     request.instance_id = hs.instance_id;
@@ -108,7 +114,9 @@ instance_view store_core::complete(handle_state& hs, const command_request& requ
         auto unbind_lock = [&hs] {
             if (hs.owner && hs.instance_id && hs.lock_version >= 0) {
                 std::scoped_lock owner_lock(hs.owner->mutex);
-                hs.owner->lock_holders.erase(*hs.instance_id);
+                if (auto it = hs.owner->lock_holders.find(*hs.instance_id);
+                    it != hs.owner->lock_holders.end() && it->second.lock().get() == &hs)
+                    hs.owner->lock_holders.erase(it);
             }
             hs.lock_version = -1;
         };
@@ -131,19 +139,13 @@ instance_view store_core::complete(handle_state& hs, const command_request& requ
                 const uuid id = *outcome.view.instance_id;
                 if (!hs.instance_id) hs.instance_id = id;
                 if (outcome.view.lock_version >= 0) {
+                    // The store decided: this handle holds the lock. A command never fails after
+                    // the store committed it, so a handle of ours that still has the slot (its
+                    // lock was released behind its back) gives way: its version is older, and the
+                    // store refuses its next save as stale.
                     std::scoped_lock owner_lock(hs.owner->mutex);
-                    auto& holder = hs.owner->lock_holders[id];
-                    const auto current = holder.lock();
-                    if (current && current.get() != &hs) {
-                        ec = errc::handle_conflict;
-                        outcome.diag.instance_id = id;
-                        outcome.diag.message = "another handle of this owner holds the lock on this instance";
-                        hs.instance_id.reset();
-                        outcome.view = instance_view{};
-                    } else {
-                        holder = hs.weak_from_this();
-                        hs.lock_version = outcome.view.lock_version;
-                    }
+                    hs.owner->lock_holders[id] = hs.weak_from_this();
+                    hs.lock_version = outcome.view.lock_version;
                 } else {
                     unbind_lock();  // unlocked or completed: the handle's work is done
                     hs.valid = false;
@@ -197,7 +199,9 @@ std::optional<std::chrono::milliseconds> store_core::locked_retry_delay(const co
         std::uniform_int_distribution<std::int64_t> pick(1, (std::int64_t{1} << (n + 1)) - 2);
         delay = std::min(milliseconds{100 * pick(rng)}, milliseconds{10'000});
     }
-    if (elapsed + delay > options.locked_retry_timeout) return std::nullopt;
+    if (saturating_add(elapsed, std::chrono::steady_clock::duration(delay)) >
+        saturating_cast<std::chrono::steady_clock::duration>(options.locked_retry_timeout))
+        return std::nullopt;
     return delay;
 }
 
@@ -207,8 +211,17 @@ void store_core::schedule_unlock(std::shared_ptr<owner_state> for_owner, uuid in
         if (!for_owner->valid) return;  // the lock is void with its owner
         self->run_internal(for_owner, commands::unlock_instance{instance_id, version},
                            [self, for_owner, instance_id, version, attempt](error_code ec, command_outcome) {
+                               if (!ec) {
+                                   // Done (or a no-op, if a reload took the lock anew meanwhile):
+                                   // later commands need not treat it as released any more.
+                                   std::scoped_lock lock(for_owner->mutex);
+                                   std::erase(for_owner->released, released_lock{instance_id, version});
+                                   return;
+                               }
+                               // Until an unlock gets through, the lock stays released for
+                               // this owner's reloads, which take it anew.
                                constexpr int max_attempts = 5;
-                               if (!ec || attempt + 1 >= max_attempts) return;
+                               if (attempt + 1 >= max_attempts) return;
                                auto timer = std::make_shared<asio::steady_timer>(self->strand);
                                timer->expires_after(std::chrono::seconds{1} * (1 << attempt));
                                timer->async_wait([self, timer, for_owner, instance_id, version, attempt](error_code wait_ec) {
@@ -299,7 +312,7 @@ void store_core::detect_once() {
         detecting = false;
         return;
     }
-    const auto period = std::chrono::steady_clock::duration(options.runnable_instances_detection_period);
+    const auto period = saturating_cast<std::chrono::steady_clock::duration>(options.runnable_instances_detection_period);
     if (current->activation_service) {
         run_internal(current, commands::query_activatable_workflows{}, [this, current, period](error_code ec, command_outcome out) {
             if (!ec && !out.view.activatable_workflows.empty()) {
@@ -330,7 +343,9 @@ void store_core::detect_once() {
         }
         reset(persistence_event::has_runnable_workflow);
         auto delay = period;
-        if (next && out.view.store_time) delay = std::min(delay, std::chrono::steady_clock::duration(*next - *out.view.store_time));
+        if (next && out.view.store_time)
+            delay = std::min(delay, saturating_cast<std::chrono::steady_clock::duration>(
+                                        saturating_difference(*next, *out.view.store_time)));
         arm_detection(delay);
     });
 }

@@ -30,10 +30,16 @@ struct owner_state {
     std::mutex mutex;
     /// Instance -> the handle of this owner that holds its lock (the original's BoundHandles).
     std::map<uuid, std::weak_ptr<handle_state>> lock_holders;
+    /// Locks handles let go of whose background unlock has not finished yet; every command of
+    /// this owner carries them (command_request::released_locks).
+    std::vector<released_lock> released;
 };
 
 struct handle_state : std::enable_shared_from_this<handle_state> {
     explicit handle_state(std::weak_ptr<store_core> c) : core(std::move(c)) {}
+    /// A handle dropped while it holds a lock lets go of it, as free() does: otherwise the lock
+    /// would stay with the owner, and no later handle of it could take the instance.
+    ~handle_state();
 
     const std::weak_ptr<store_core> core;
     mutable std::mutex mutex;
@@ -44,6 +50,10 @@ struct handle_state : std::enable_shared_from_this<handle_state> {
     bool busy = false;
     diagnostics last_diagnostics;
 };
+
+/// Marks `hs` invalid and, if it holds a lock, hands the lock back: it is recorded as released
+/// (so a reload at once takes it anew) and unlocked in the background. Idempotent.
+void release_handle(handle_state& hs);
 
 struct store_core : std::enable_shared_from_this<store_core> {
     store_core(instance_store* s, asio::any_io_executor ex, store_options opts);

@@ -1,11 +1,25 @@
 #include <durable/store_options.hpp>
 
+#include "saturating_time.hpp"
+
+#include <cstdio>
 #include <stdexcept>
+#include <string>
 
 namespace durable {
 
-std::chrono::seconds store_options::lease_duration() const {
-    return host_lock_renewal_period + std::chrono::seconds{30};
+duration store_options::lease_duration() const {
+    return detail::saturating_add(detail::saturating_cast<duration>(host_lock_renewal_period),
+                                  duration{std::chrono::seconds{30}});
+}
+
+void report_damaged_record(const store_options& options, const damaged_record& damage) {
+    if (options.on_damaged_record) {
+        options.on_damaged_record(damage);
+        return;
+    }
+    std::fprintf(stderr, "durable: passed over a damaged record (%s): %s\n", damage.error.message().c_str(),
+                 damage.message.c_str());
 }
 
 void store_options::validate() const {
@@ -19,7 +33,9 @@ void store_options::validate() const {
         throw std::invalid_argument("store_options.locked_retry_timeout must not be negative");
     if (max_connection_retries < 0)
         throw std::invalid_argument("store_options.max_connection_retries must not be negative");
-    if (max_bag_bytes == 0) throw std::invalid_argument("store_options.max_bag_bytes must be positive");
+    if (max_bag_bytes == 0 || max_bag_bytes > codec_max_payload_bytes)
+        throw std::invalid_argument("store_options.max_bag_bytes must be between 1 and " +
+                                    std::to_string(codec_max_payload_bytes) + " (the codec's limit)");
 }
 
 }  // namespace durable

@@ -52,8 +52,10 @@ BOOST_AUTO_TEST_CASE(earliest_due_first) {
     run(store, store.create_instance_handle(later), idle_with_timer(2min)).require_ok();
     run(store, store.create_instance_handle(sooner), idle_with_timer(1min)).require_ok();
     clock->advance(5min);
-    BOOST_TEST((run(store, store.create_instance_handle(), cmd::try_load_runnable_workflow{}).view.instance_id == sooner));
-    BOOST_TEST((run(store, store.create_instance_handle(), cmd::try_load_runnable_workflow{}).view.instance_id == later));
+    // Each handle is kept: a handle dropped while it holds a lock lets go of it.
+    const auto first = store.create_instance_handle(), second = store.create_instance_handle();
+    BOOST_TEST((run(store, first, cmd::try_load_runnable_workflow{}).view.instance_id == sooner));
+    BOOST_TEST((run(store, second, cmd::try_load_runnable_workflow{}).view.instance_id == later));
 }
 
 BOOST_AUTO_TEST_CASE(ready_to_run_is_runnable_at_once_and_suspended_is_not) {
@@ -69,7 +71,8 @@ BOOST_AUTO_TEST_CASE(ready_to_run_is_runnable_at_once_and_suspended_is_not) {
     save.suspension_reason = "operator";
     run(store, store.create_instance_handle(suspended), save).require_ok();
 
-    BOOST_TEST((run(store, store.create_instance_handle(), cmd::try_load_runnable_workflow{}).view.instance_id == ready));
+    const auto loaded = store.create_instance_handle();
+    BOOST_TEST((run(store, loaded, cmd::try_load_runnable_workflow{}).view.instance_id == ready));
     BOOST_TEST(!run(store, store.create_instance_handle(), cmd::try_load_runnable_workflow{}).view.is_bound_to_instance());
 }
 

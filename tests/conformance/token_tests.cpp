@@ -269,7 +269,8 @@ BOOST_AUTO_TEST_CASE(background_detection_signals_runnable_work) {
     const auto events = wait();
     BOOST_TEST_REQUIRE(events.size() == 1u);
     BOOST_TEST((events[0] == persistence_event::has_runnable_workflow));
-    BOOST_TEST((run(host, host.create_instance_handle(), cmd::try_load_runnable_workflow{}).view.instance_id == first));
+    const auto loaded = host.create_instance_handle();  // kept: a dropped handle lets go of its lock
+    BOOST_TEST((run(host, loaded, cmd::try_load_runnable_workflow{}).view.instance_id == first));
     BOOST_TEST(!run(host, host.create_instance_handle(), cmd::try_load_runnable_workflow{}).view.is_bound_to_instance());
 
     // The empty try-load reset the event; new work signals it again.

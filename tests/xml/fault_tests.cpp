@@ -139,12 +139,15 @@ BOOST_AUTO_TEST_CASE(a_read_waiting_on_a_commit_that_fails_sees_the_file_not_the
         throw detail::record_error(errc::store_unavailable, "injected failure at fsync");
     };
     fs::create_directories(dir);
-    xml_record_store records(dir, true, 100, hook);
+    record_store_settings settings;
+    settings.cached_records = 100;
+    settings.hook = hook;
+    xml_record_store records(dir, settings);
     // Decides a commit of `r` under the guard, as the engine does; returns its second phase.
     const auto decide = [&records](const detail::instance_record& r) {
         detail::change_set changes;
         changes.instances[r.id] = r;
-        auto guard = records.lock_exclusive();
+        auto guard = records.lock_exclusive({});
         return records.commit(std::move(changes));
     };
 
@@ -168,7 +171,7 @@ BOOST_AUTO_TEST_CASE(a_read_waiting_on_a_commit_that_fails_sees_the_file_not_the
         cv.wait(lock, [&] { return reached; });
     }
     auto read_result = std::async(std::launch::async, [&] {
-        auto guard = records.lock_exclusive();
+        auto guard = records.lock_exclusive({});
         return records.find_instance(v1.id, false);
     });
     BOOST_TEST((read_result.wait_for(std::chrono::milliseconds(200)) == std::future_status::timeout),
@@ -186,7 +189,7 @@ BOOST_AUTO_TEST_CASE(a_read_waiting_on_a_commit_that_fails_sees_the_file_not_the
     BOOST_TEST(seen->execution_status == "durable");
 
     // And the next command, with the index rebuilt, sees the same.
-    auto guard = records.lock_exclusive();
+    auto guard = records.lock_exclusive({});
     const auto again = records.find_instance(v1.id, true);
     BOOST_REQUIRE(again);
     BOOST_TEST(again->version == 1);

@@ -29,12 +29,26 @@ namespace detail {
 struct store_core;
 }
 
+/// A lock the owner let go of (a handle freed or dropped) whose unlock may not have reached the
+/// store yet: that unlock runs in the background and names the version it releases.
+struct released_lock {
+    uuid instance_id;
+    std::int64_t version = -1;
+    friend bool operator==(const released_lock&, const released_lock&) = default;
+};
+
 /// What a provider is asked to run: the command plus what the handle is bound to.
 struct command_request {
     commands::command command;
     std::optional<uuid> owner_id;
     std::optional<uuid> instance_id;
     std::int64_t lock_version = -1;  ///< -1: the handle holds no lock
+    /// The owner's locks whose unlock may still be on its way. A store treats such a lock as
+    /// released: a load by the same owner takes it anew and moves the version on, so the late
+    /// unlock, which names the old version, cannot release the new holder. Any other live lock
+    /// of the requesting owner that an unbound handle meets is held by another of its handles:
+    /// handle_conflict, decided before anything is written.
+    std::vector<released_lock> released_locks;
 };
 
 /// What a provider reports. On success `view` carries the instance the command bound (its id

@@ -2,11 +2,13 @@
 // Options every store understands (the original's SqlWorkflowInstanceStore properties).
 
 #include <durable/codec.hpp>
+#include <durable/error.hpp>
 #include <durable/store_clock.hpp>
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -25,8 +27,17 @@ enum class locked_instance_retry : std::uint8_t {
     aggressive = 2,  ///< retry after 100 ms x random[1, 2^(n+1)-1), capped at 10 s
 };
 
+/// A record a store passed over because it cannot be read: a damaged, foreign or hand-edited
+/// file, a corrupt row. Lock recovery, runnable detection, try-load and activation queries go on
+/// without it; a command that needs the record itself fails with its error instead.
+struct damaged_record {
+    error_code error;     ///< corrupt_data or unsupported_format
+    std::string message;  ///< names the record (and its file) and what is wrong with it
+};
+
 struct store_options {
-    /// How often the owner's lease is renewed; the lease lasts this + 30 s. At least 1 s.
+    /// How often the owner's lease is renewed; the lease lasts this + 30 s. At least 1 s. Large
+    /// values are fine: the lease saturates at the latest time the store can represent.
     std::chrono::seconds host_lock_renewal_period{30};
     /// How often an owner with a host type polls for runnable instances. At least 1 s.
     std::chrono::seconds runnable_instances_detection_period{5};
@@ -39,7 +50,9 @@ struct store_options {
     std::chrono::milliseconds locked_retry_timeout{30'000};
     /// Retries of transient connection errors per command (PostgreSQL).
     int max_connection_retries = 4;
-    /// Largest encoded bag a save or owner creation may write (value_too_large beyond).
+    /// Largest bag, measured before compression, that a save or owner creation may write and
+    /// that a load will decode (value_too_large beyond, naming this option). Bounds the memory a
+    /// damaged or hostile stored blob can make a load allocate.
     std::size_t max_bag_bytes = std::size_t{64} << 20;
     /// Lease renewal, lock recovery and runnable detection run in the background while an
     /// owner is live. Tests that drive those commands by hand turn this off.
@@ -48,11 +61,18 @@ struct store_options {
     std::string machine_name;
     /// Clock for the embedded stores; null means the system clock.
     std::shared_ptr<const store_clock> clock;
+    /// Told of each damaged record a store passes over, from the thread that runs the command:
+    /// must be thread-safe and quick. Empty: the store writes one line to stderr.
+    std::function<void(const damaged_record&)> on_damaged_record;
 
-    /// The lease an owner gets: renewal period + 30 s.
-    std::chrono::seconds lease_duration() const;
+    /// The lease an owner gets: renewal period + 30 s, saturated.
+    duration lease_duration() const;
     /// Throws std::invalid_argument naming the option that is out of range.
     void validate() const;
 };
+
+/// Hands `damage` to options.on_damaged_record, or writes it to stderr when that is empty. For
+/// stores: every damaged record a store passes over goes through here.
+void report_damaged_record(const store_options& options, const damaged_record& damage);
 
 }  // namespace durable

@@ -7,11 +7,15 @@
 #include <durable/store_clock.hpp>
 #include <durable/store_options.hpp>
 
+#include <stop_token>
+
 namespace durable::detail {
 
 /// Runs one command in one exclusive, all-or-nothing transaction on `records`. Never throws
-/// for store conditions: record_error and codec failures come back as error codes.
+/// for store conditions: record_error and codec failures come back as error codes. `stop`
+/// cancels the wait for the exclusive guard (operation_aborted); once the command holds it, it
+/// runs to the end.
 error_code run_engine_command(record_store& records, const store_options& options,
-                              const command_request& request, command_outcome& outcome);
+                              const command_request& request, command_outcome& outcome, std::stop_token stop = {});
 
 }  // namespace durable::detail

@@ -1,6 +1,6 @@
 #pragma once
-// Secondary indexes over instance and key records: keys by instance, instances by lock owner,
-// and the runnable queue ordered by due time. The memory store keeps it beside its records;
+// Secondary indexes over instance records: instances by lock owner, and the runnable queue
+// ordered by due time. The memory store keeps it beside its records;
 // the XML store rebuilds it from the files when it opens, so try-load never scans files.
 
 #include <durable/detail/records.hpp>
@@ -16,15 +16,13 @@ namespace durable::detail {
 
 class record_index {
 public:
-    /// Replaces what is indexed for an instance (nullopt removes it).
+    /// Replaces what is indexed for an instance (nullptr removes it).
     void update_instance(const uuid& id, const instance_record* record);
-    /// Replaces what is indexed for a key (nullptr removes it).
-    void update_key(const uuid& id, const key_record* record);
     void clear();
 
     std::vector<uuid> instances_locked_by(const uuid& owner) const;
-    std::vector<uuid> keys_of(const uuid& instance) const;
-    std::optional<uuid> first_runnable(timestamp due_by, const runnable_filter& filter) const;
+    std::optional<uuid> first_runnable(timestamp due_by, const runnable_filter& filter,
+                                       const std::set<uuid>& passed_over) const;
     std::optional<timestamp> earliest_runnable(const runnable_filter& filter) const;
     std::vector<std::pair<name, std::int64_t>> due_runnable_by_host_type(timestamp now) const;
     std::size_t instance_count() const noexcept { return instances_.size(); }
@@ -37,8 +35,6 @@ private:
         std::optional<workflow_identity> identity;
     };
     std::unordered_map<uuid, indexed_instance> instances_;
-    std::unordered_map<uuid, uuid> key_instance_;
-    std::unordered_map<uuid, std::set<uuid>> keys_by_instance_;
     std::unordered_map<uuid, std::set<uuid>> instances_by_owner_;
     std::set<std::pair<timestamp, uuid>> runnable_;
 };

@@ -10,14 +10,17 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <stdexcept>
+#include <stop_token>
 #include <string>
 #include <utility>
 #include <vector>
 
 namespace durable::detail {
 
-/// Writes of one command; nullopt erases.
+/// Writes of one command; nullopt erases. A change of a key always comes with a change of the
+/// instance it belongs to (whose `keys` list it updates), so a store may keep the two together.
 struct change_set {
     std::map<uuid, std::optional<owner_record>> owners;
     std::map<uuid, std::optional<instance_record>> instances;
@@ -25,15 +28,16 @@ struct change_set {
     bool empty() const noexcept { return owners.empty() && instances.empty() && keys.empty(); }
 };
 
-/// Thrown by a record_store that cannot read or write (I/O failure, corrupt file). The engine
-/// turns it into an error code and diagnostics; nothing of the command is committed.
+/// Thrown by a record_store that cannot read or write (I/O failure, corrupt file, a wait for a
+/// lock that timed out or was cancelled). The engine turns it into an error code and
+/// diagnostics; nothing of the command is committed.
 class record_error : public std::runtime_error {
 public:
-    record_error(errc code, const std::string& what) : std::runtime_error(what), code_(code) {}
-    errc code() const noexcept { return code_; }
+    record_error(error_code code, const std::string& what) : std::runtime_error(what), code_(code) {}
+    error_code code() const noexcept { return code_; }
 
 private:
-    errc code_;
+    error_code code_;
 };
 
 class record_store {
@@ -46,19 +50,26 @@ public:
     public:
         virtual ~guard() = default;
     };
-    virtual std::unique_ptr<guard> lock_exclusive() = 0;
+    /// Throws record_error: operation_aborted once `stop` is requested while waiting,
+    /// store_unavailable when the wait times out (naming the lock and, if known, its holder).
+    virtual std::unique_ptr<guard> lock_exclusive(std::stop_token stop) = 0;
 
+    // Reads throw record_error: corrupt_data or unsupported_format for a record that exists but
+    // cannot be read (damage), store_unavailable for an I/O failure. A damaged record is never
+    // reported as absent.
     virtual std::optional<owner_record> find_owner(const uuid& id) = 0;
-    virtual std::vector<owner_record> all_owners() = 0;
+    /// The ids of every owner record, readable or not (find_owner tells which is damaged).
+    virtual std::vector<uuid> owner_ids() = 0;
     /// `with_data` false: the caller will replace the data, so a store may skip reading it
     /// (and then sets instance_record::data_omitted).
     virtual std::optional<instance_record> find_instance(const uuid& id, bool with_data) = 0;
     virtual std::vector<uuid> instances_locked_by(const uuid& owner) = 0;
     virtual std::optional<key_record> find_key(const uuid& id) = 0;
-    virtual std::vector<key_record> keys_of(const uuid& instance) = 0;
 
-    /// Runnable queue, earliest first: the first entry due by `due_by` that `filter` accepts.
-    virtual std::optional<uuid> first_runnable(timestamp due_by, const runnable_filter& filter) = 0;
+    /// Runnable queue, earliest first: the first entry due by `due_by` that `filter` accepts
+    /// and that is not in `passed_over` (instances a try-load found damaged).
+    virtual std::optional<uuid> first_runnable(timestamp due_by, const runnable_filter& filter,
+                                               const std::set<uuid>& passed_over) = 0;
     /// The earliest runnable time `filter` accepts, due or not.
     virtual std::optional<timestamp> earliest_runnable(const runnable_filter& filter) = 0;
     /// Due entries counted by host type (entries without one are never runnable).

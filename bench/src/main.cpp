@@ -2,9 +2,10 @@
 // in the same run on the same machine, as a ratio. Not a test: numbers vary with the machine.
 //
 //   durable-bench [--seconds S] [--rounds N] [--dir PATH] [--stored N,N,...] [--due N]
-//                 [--sizes KB,KB,...] [--threads N,N,...] [--only SCENARIO]
+//                 [--sizes KB,KB,...] [--threads N,N,...] [--saves N] [--only SCENARIO]
 //
-// SCENARIO: save, load, lifecycle, try-load. Defaults: 3 s per measurement split into 3
+// SCENARIO: save, load, lifecycle, try-load, two-hosts (on the last --stored count, --saves
+// saves per process). Defaults: 3 s per measurement split into 3
 // alternating rounds of store and ceiling, a directory under the system temp directory,
 // stored 1000,100000, due 200, save sizes 4,64 KB, threads 1,4.
 
@@ -31,13 +32,14 @@ struct settings {
     std::size_t due = 200;
     std::vector<std::size_t> sizes_kb{4, 64};
     std::vector<std::size_t> threads{1, 4};
+    std::size_t saves = 500;  // per process, two-hosts
     std::string only;
 };
 
 [[noreturn]] void usage(const std::string& why) {
     std::cerr << "durable-bench: " << why
               << "\nusage: durable-bench [--seconds S] [--rounds N] [--dir PATH] [--stored N,N,...] [--due N] "
-                 "[--sizes KB,KB,...] [--threads N,N,...] [--only save|load|lifecycle|try-load]\n";
+                 "[--sizes KB,KB,...] [--threads N,N,...] [--saves N] [--only save|load|lifecycle|try-load|two-hosts]\n";
     std::exit(2);
 }
 
@@ -76,6 +78,8 @@ settings parse(int argc, char** argv) {
             s.sizes_kb = positive_list(arg, next());
         } else if (arg == "--threads") {
             s.threads = positive_list(arg, next());
+        } else if (arg == "--saves") {
+            s.saves = positive_list(arg, next()).front();
         } else if (arg == "--due") {
             s.due = std::stoul(next());
         } else if (arg == "--only") {
@@ -163,6 +167,18 @@ int main(int argc, char** argv) {
             progress("lifecycle, " + std::to_string(threads) + " thread(s)");
             row("lifecycle (4 commands)", threads, xml_lifecycle(s.dir / "store", threads, s.seconds), nullptr);
         }
+    }
+    if (want("two-hosts")) {
+        const std::size_t stored = s.stored.back();
+        progress("two hosts taking turns on " + std::to_string(stored) + " stored instances (set-up writes the files)");
+        const auto r = xml_two_hosts(s.dir / "two-hosts", stored, s.saves);
+        std::printf("\n%-34s %10s %8s %8s %10s\n", "4 KB saves on a shared directory", "stored", "p50 ms", "p99 ms",
+                    "open s");
+        std::printf("%-34s %10zu %8.3f %8.3f %10.2f\n", "one host alone", stored, r.one_host.p50_ms, r.one_host.p99_ms,
+                    r.open_seconds);
+        std::printf("%-34s %10zu %8.3f %8.3f %10s\n", "two hosts taking turns", stored, r.two_hosts.p50_ms,
+                    r.two_hosts.p99_ms, "");
+        std::printf("%-34s %10s p50 ratio to one host: %.2f\n", "", "", r.two_hosts.p50_ms / r.one_host.p50_ms);
     }
     if (want("try-load")) {
         std::printf("\n%-28s %10s %10s %8s %8s %10s\n", "try-load-runnable", "stored", "ops/s", "p50 ms", "p99 ms",

@@ -7,6 +7,8 @@
 #include <boost/asio/io_context.hpp>
 
 #include <fstream>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <random>
 
 namespace durable::bench {
@@ -117,7 +119,11 @@ measurement xml_lifecycle(const fs::path& dir, int threads, double seconds) {
     });
 }
 
-try_load_result xml_try_load_runnable(const fs::path& dir, std::size_t stored, std::size_t due) {
+namespace {
+
+/// Writes `stored` instance files straight into a new store at `dir` (through the store they
+/// would take minutes of fsyncs); the first `due` are runnable now, the rest a day from now.
+void populate(const fs::path& dir, std::size_t stored, std::size_t due) {
     { bench_store layout(dir); }  // creates the directory layout
     const auto now = default_store_clock()->now();
     const auto data = encode_bag(property_bag{{"counter", instance_value(std::int64_t{1})}}, encoding::none);
@@ -132,6 +138,91 @@ try_load_result xml_try_load_runnable(const fs::path& dir, std::size_t stored, s
         r.read_write_primitive = data;
         std::ofstream(dir / "instances" / (to_string(r.id) + ".xml")) << xml::render_instance(r);
     }
+}
+
+/// Saves of 4 KB on an instance of its own, taking turns with another process through two pipes:
+/// wait for the turn, save (timed), pass the turn on. Returns the latencies in milliseconds.
+std::vector<double> save_in_turns(bench_store& s, std::size_t saves, int wait_fd, int pass_fd, bool first) {
+    auto handle = s.store->create_instance_handle(random_uuid());
+    s.store->execute(handle, save_with(4096, false));
+    const auto save = save_with(4096, false);
+    std::vector<double> latencies;
+    char token = 't';
+    for (std::size_t i = 0; i < saves; ++i) {
+        if (!(first && i == 0) && ::read(wait_fd, &token, 1) != 1) throw std::runtime_error("the other process went away");
+        auto command = save;
+        const auto elapsed = timed([&] { s.store->execute(handle, std::move(command)); });
+        latencies.push_back(std::chrono::duration<double, std::milli>(elapsed).count());
+        if (::write(pass_fd, &token, 1) != 1) throw std::runtime_error("the other process went away");
+    }
+    return latencies;
+}
+
+}  // namespace
+
+two_host_result xml_two_hosts(const fs::path& dir, std::size_t stored, std::size_t saves) {
+    populate(dir, stored, 0);
+    two_host_result result;
+    {
+        const auto open_start = clock_type::now();
+        bench_store alone(dir, /*fresh=*/false);
+        result.open_seconds = std::chrono::duration<double>(clock_type::now() - open_start).count();
+        auto handle = alone.store->create_instance_handle(random_uuid());
+        alone.store->execute(handle, save_with(4096, false));
+        const auto save = save_with(4096, false);
+        std::vector<double> latencies;
+        for (std::size_t i = 0; i < saves; ++i) {
+            auto command = save;
+            latencies.push_back(std::chrono::duration<double, std::milli>(
+                                    timed([&] { alone.store->execute(handle, std::move(command)); }))
+                                    .count());
+        }
+        result.one_host = summarise(std::move(latencies));
+    }
+
+    // Two processes, each with its store open before the first turn is passed.
+    int to_child[2], to_parent[2], results[2];
+    if (::pipe(to_child) != 0 || ::pipe(to_parent) != 0 || ::pipe(results) != 0) throw std::runtime_error("pipe failed");
+    const pid_t child = ::fork();
+    if (child < 0) throw std::runtime_error("fork failed");
+    if (child == 0) {
+        int code = 0;
+        try {
+            bench_store s(dir, /*fresh=*/false);
+            char ready = 'r';
+            if (::write(to_parent[1], &ready, 1) != 1) std::_Exit(3);
+            const auto mine = save_in_turns(s, saves, to_child[0], to_parent[1], false);
+            const auto bytes_count = static_cast<ssize_t>(mine.size() * sizeof(double));
+            if (::write(results[1], mine.data(), static_cast<std::size_t>(bytes_count)) != bytes_count) code = 4;
+        } catch (...) {
+            code = 5;
+        }
+        std::_Exit(code);
+    }
+    bench_store s(dir, /*fresh=*/false);
+    char ready = 0;
+    if (::read(to_parent[0], &ready, 1) != 1) throw std::runtime_error("the second process did not start");
+    auto latencies = save_in_turns(s, saves, to_parent[0], to_child[1], true);
+    std::vector<double> theirs(saves);
+    std::size_t got = 0;
+    auto* into = reinterpret_cast<char*>(theirs.data());
+    while (got < saves * sizeof(double)) {
+        const auto n = ::read(results[0], into + got, saves * sizeof(double) - got);
+        if (n <= 0) throw std::runtime_error("the second process's results did not arrive");
+        got += static_cast<std::size_t>(n);
+    }
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) throw std::runtime_error("the second process failed");
+    for (int fd : {to_child[0], to_child[1], to_parent[0], to_parent[1], results[0], results[1]}) ::close(fd);
+    latencies.insert(latencies.end(), theirs.begin(), theirs.end());
+    result.two_hosts = summarise(std::move(latencies));
+    fs::remove_all(dir);
+    return result;
+}
+
+try_load_result xml_try_load_runnable(const fs::path& dir, std::size_t stored, std::size_t due) {
+    populate(dir, stored, due);
 
     try_load_result result;
     const auto open_start = clock_type::now();

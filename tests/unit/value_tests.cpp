@@ -9,14 +9,12 @@ using namespace durable;
 
 BOOST_AUTO_TEST_SUITE(values)
 
-BOOST_AUTO_TEST_CASE(name_text_form) {
-    const name n{"urn:ns", "local"};
-    BOOST_TEST(n.to_string() == "{urn:ns}local");
-    BOOST_TEST((name::parse("{urn:ns}local") == n));
-    BOOST_TEST((name::parse("plain") == name{"plain"}));
-    BOOST_CHECK_THROW(name::parse("{unterminated"), std::invalid_argument);
-    BOOST_CHECK_THROW(name::parse("{urn:ns}"), std::invalid_argument);
-    BOOST_CHECK_THROW(name::parse(""), std::invalid_argument);
+BOOST_AUTO_TEST_CASE(name_display_form_and_order) {
+    BOOST_TEST(name("urn:ns", "local").to_string() == "{urn:ns}local");
+    BOOST_TEST(name("plain").to_string() == "plain");
+    // The display form is ambiguous, which is why nothing parses it: two names, one text.
+    BOOST_TEST((name("a}b", "c").to_string() == name("", "{a}b}c").to_string()));
+    BOOST_TEST((name("a}b", "c") != name("", "{a}b}c")));
     BOOST_TEST((name{"a", "z"} < name{"b", "a"}));
 }
 

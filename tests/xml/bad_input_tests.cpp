@@ -50,12 +50,18 @@ BOOST_AUTO_TEST_CASE(newer_format_and_corrupt_header) {
     open();  // creates the layout
     const auto header = dir / "store.xml";
     auto text = read_file(header);
-    write_file(header, std::regex_replace(text, std::regex("format-version=\"1\""), "format-version=\"2\""));
+    write_file(header, std::regex_replace(text, std::regex("format-version=\"2\""), "format-version=\"3\""));
     std::string message;
     BOOST_TEST((open_error(dir, {}, message) == errc::unsupported_format));
-    BOOST_TEST(message.find("format version 2") != std::string::npos, message);
+    BOOST_TEST(message.find("format version 3") != std::string::npos, message);
 
-    write_file(header, "<store xmlns=\"urn:durable:xml-store:1\" format-version=");
+    // A version-1 store wrote names and control characters in forms version 2 would misread.
+    write_file(header, std::regex_replace(std::regex_replace(text, std::regex("format-version=\"2\""), "format-version=\"1\""),
+                                          std::regex("xml-store:2"), "xml-store:1"));
+    BOOST_TEST((open_error(dir, {}, message) == errc::unsupported_format));
+    BOOST_TEST(message.find("urn:durable:xml-store:1") != std::string::npos, message);
+
+    write_file(header, "<store xmlns=\"urn:durable:xml-store:2\" format-version=");
     BOOST_TEST((open_error(dir, {}, message) == errc::corrupt_data));
     BOOST_TEST(message.find("offset") != std::string::npos, message);
 }
@@ -106,7 +112,7 @@ BOOST_AUTO_TEST_CASE(damaged_instance_files_are_reported_and_the_others_keep_wor
 
 BOOST_AUTO_TEST_CASE(stray_temp_files_are_removed_at_open) {
     open();
-    const auto stray = dir / "instances" / "leftover.xml.123.4.tmp";
+    const auto stray = dir / "instances" / (to_string(random_uuid()) + ".xml.0123456789abcdef.tmp");
     write_file(stray, "half a fi");
     open();
     BOOST_TEST(!fs::exists(stray));

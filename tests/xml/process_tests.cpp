@@ -26,29 +26,6 @@ int crash_rounds() {
     return env ? std::max(1, std::atoi(env)) : 50;
 }
 
-/// Runs `body` in a child process; the child never returns into the test framework.
-template <class Body>
-pid_t spawn(Body body) {
-    const pid_t pid = ::fork();
-    BOOST_TEST_REQUIRE(pid >= 0);
-    if (pid == 0) {
-        int code = 0;
-        try {
-            code = body();
-        } catch (...) {
-            code = 99;
-        }
-        std::_Exit(code);
-    }
-    return pid;
-}
-
-int wait_exit_code(pid_t pid) {
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 }  // namespace
 
 BOOST_FIXTURE_TEST_SUITE(processes, xml_fixture)

@@ -6,9 +6,12 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <regex>
+#include <sys/wait.h>
+#include <unistd.h>
 
 namespace durable::xml::test {
 
@@ -61,6 +64,29 @@ struct xml_fixture {
         return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
     }
 };
+
+/// Runs `body` in a child process; the child never returns into the test framework.
+template <class Body>
+pid_t spawn(Body body) {
+    const pid_t pid = ::fork();
+    BOOST_TEST_REQUIRE(pid >= 0);
+    if (pid == 0) {
+        int code = 0;
+        try {
+            code = body();
+        } catch (...) {
+            code = 99;
+        }
+        std::_Exit(code);
+    }
+    return pid;
+}
+
+inline int wait_exit_code(pid_t pid) {
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
 
 inline cmd::save_workflow save_counter(std::int64_t n, bool unlock = true) {
     cmd::save_workflow save;

@@ -1,3 +1,26 @@
+// Records <-> XML text, format version 2 (namespace urn:durable:xml-store:2).
+//
+// Every value the API accepts comes back exactly, and every file is well-formed XML 1.0 that any
+// conforming parser accepts:
+//  - Strings. A string that is valid UTF-8 made only of XML 1.0 Chars (is_xml_text) is written
+//    as it is, escaped (\t \n \r as character references wherever a parser would normalise
+//    them). Any other string (NUL and the other C0 controls, invalid or overlong UTF-8,
+//    surrogates, U+FFFE, U+FFFF) is written as the base64 of its bytes: attribute `foo="..."`
+//    becomes `foo-base64="..."`, and a string value's element gets `encoding="base64"`. This
+//    holds for every string position: names' parts, content types, the machine name, status
+//    texts, identity name and package. Readers accept either form, never both.
+//  - Names are two strings, never the ambiguous "{ns}local" text: the local part in `foo`, the
+//    namespace in `foo-ns` (absent when empty), each with its -base64 form. foo is `name` for
+//    property names, `host-type` for host types and `value` for name values (which, unlike
+//    the others, may have an empty local part).
+//  - Numbers are written with std::to_chars and read with std::from_chars, whatever the
+//    process locale. A double is its shortest round-trip text ("0.5", "-0", "inf"); a NaN also
+//    carries `bits`, its 64-bit pattern in 16 hex digits, which is read in preference to the
+//    text so that its sign and payload survive.
+//  - Timestamps and durations are integer microseconds; the `utc` and `*-utc` attributes are
+//    for people and are not read.
+//  - An instance lists the ids of its keys, ascending, as <key id=".."/> children.
+
 #include "xml_format.hpp"
 
 #include "base64.hpp"
@@ -8,44 +31,84 @@
 
 #include <pugixml.hpp>
 
-#include <array>
+#include <bit>
 #include <charconv>
 #include <cmath>
-#include <cstdio>
-#include <ctime>
 
 namespace durable::xml {
 namespace {
 
 using detail::record_error;
-constexpr const char* xmlns = "urn:durable:xml-store:1";
+constexpr const char* xmlns = "urn:durable:xml-store:2";
 
 // ---- scalar text forms -----------------------------------------------------------------
 
-/// XML 1.0 cannot carry most control characters; such strings are written as base64.
-bool xml_safe(std::string_view s) {
-    for (const char ch : s) {
-        const auto c = static_cast<unsigned char>(ch);
-        if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') return false;
+/// Appends `v` in decimal, its digits zero-padded to `width`.
+void append_padded(std::string& out, std::int64_t v, std::size_t width) {
+    char buf[24];  // any int64
+    std::string_view digits(buf, static_cast<std::size_t>(std::to_chars(buf, buf + sizeof buf, v).ptr - buf));
+    if (v < 0) {
+        out += '-';
+        digits.remove_prefix(1);
     }
-    return true;
+    if (digits.size() < width) out.append(width - digits.size(), '0');
+    out += digits;
 }
 
+/// ISO 8601 text of a timestamp, for people reading the files. Integer arithmetic throughout
+/// (H. Hinnant's civil_from_days), so it is defined for every int64 count of microseconds
+/// (years -290308 to 294247), which gmtime and int-sized fields are not.
 std::string utc_text(timestamp t) {
-    const auto micros = t.time_since_epoch().count();
-    const std::time_t secs = static_cast<std::time_t>(micros >= 0 ? micros / 1'000'000 : (micros - 999'999) / 1'000'000);
-    std::tm tm{};
-    gmtime_r(&secs, &tm);
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                  tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<long long>(micros - static_cast<std::int64_t>(secs) * 1'000'000));
-    return buf;
+    constexpr std::int64_t micros_per_day = 86'400'000'000;
+    const std::int64_t micros = t.time_since_epoch().count();
+    // Floored, so that a time before 1970 still has a positive time of day.
+    std::int64_t days = micros / micros_per_day;
+    std::int64_t of_day = micros % micros_per_day;
+    if (of_day < 0) {
+        days -= 1;
+        of_day += micros_per_day;
+    }
+    // Eras of 400 years starting on 0000-03-01, so that leap days fall at the end of a year.
+    const std::int64_t z = days + 719'468;
+    const std::int64_t era = (z >= 0 ? z : z - 146'096) / 146'097;
+    const std::int64_t day_of_era = z - era * 146'097;
+    const std::int64_t year_of_era = (day_of_era - day_of_era / 1'460 + day_of_era / 36'524 - day_of_era / 146'096) / 365;
+    const std::int64_t day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    const std::int64_t month_from_march = (5 * day_of_year + 2) / 153;
+    const std::int64_t day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
+    const std::int64_t month = month_from_march < 10 ? month_from_march + 3 : month_from_march - 9;
+    const std::int64_t year = year_of_era + era * 400 + (month <= 2 ? 1 : 0);
+    std::string text;
+    text.reserve(32);
+    append_padded(text, year, 4);
+    text += '-';
+    append_padded(text, month, 2);
+    text += '-';
+    append_padded(text, day, 2);
+    text += 'T';
+    append_padded(text, of_day / 3'600'000'000, 2);
+    text += ':';
+    append_padded(text, of_day / 60'000'000 % 60, 2);
+    text += ':';
+    append_padded(text, of_day / 1'000'000 % 60, 2);
+    text += '.';
+    append_padded(text, of_day % 1'000'000, 6);
+    text += 'Z';
+    return text;
 }
 
 template <class Int>
-bool parse_int(std::string_view s, Int& out) {
-    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+bool parse_int(std::string_view s, Int& out, int base = 10) {
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out, base);
     return ec == std::errc{} && p == s.data() + s.size();
+}
+
+/// A NaN's bit pattern in 16 hex digits: to_chars writes every NaN as "nan" or "-nan".
+std::string nan_bits_text(double d) {
+    auto bits = std::bit_cast<std::uint64_t>(d);
+    std::string text(16, '0');
+    for (auto digit = text.rbegin(); digit != text.rend(); ++digit, bits >>= 4) *digit = "0123456789abcdef"[bits & 15];
+    return text;
 }
 
 // ---- errors ------------------------------------------------------------------------------
@@ -103,13 +166,63 @@ std::optional<timestamp> optional_time(const pugi::xml_node& node, const char* a
     return time_attribute(node, attr, file);
 }
 
-std::optional<name> optional_name(const pugi::xml_node& node, const char* attr, const std::string& file) {
-    if (!node.attribute(attr)) return std::nullopt;
-    try {
-        return name::parse(node.attribute(attr).value());
-    } catch (const std::invalid_argument& e) {
-        corrupt(file, "attribute '" + std::string(attr) + "' of " + path_of(node) + ": " + e.what());
+/// Writes `value` as attribute `attr`, or as `attr-base64` when XML 1.0 cannot carry it.
+void string_attribute(xml_text_writer& w, std::string_view attr, std::string_view value) {
+    if (is_xml_text(value)) {
+        w.attribute(attr, value);
+        return;
     }
+    std::string encoded;
+    append_base64(encoded, reinterpret_cast<const std::uint8_t*>(value.data()), value.size());
+    w.attribute(std::string(attr) + "-base64", encoded);
+}
+
+[[noreturn]] void missing_string(const pugi::xml_node& node, std::string_view attr, const std::string& file) {
+    corrupt(file, "element " + path_of(node) + " lacks the required attribute '" + std::string(attr) + "' (or '" +
+                      std::string(attr) + "-base64')");
+}
+
+/// Reads what string_attribute wrote: `attr` or `attr-base64`; nullopt when neither is there.
+std::optional<std::string> optional_string(const pugi::xml_node& node, std::string_view attr, const std::string& file) {
+    const std::string plain_name(attr);
+    const std::string encoded_name = plain_name + "-base64";
+    const auto plain = node.attribute(plain_name.c_str());
+    const auto encoded = node.attribute(encoded_name.c_str());
+    if (plain && encoded) corrupt(file, "element " + path_of(node) + " has both '" + plain_name + "' and '" + encoded_name + "'");
+    if (plain) return std::string(plain.value());
+    if (!encoded) return std::nullopt;
+    bytes b;
+    if (!decode_base64(encoded.value(), b))
+        corrupt(file, "attribute '" + encoded_name + "' of " + path_of(node) + " is not base64");
+    return std::string(b.begin(), b.end());
+}
+
+std::string required_string(const pugi::xml_node& node, std::string_view attr, const std::string& file) {
+    auto s = optional_string(node, attr, file);
+    if (!s) missing_string(node, attr, file);
+    return std::move(*s);
+}
+
+/// A name as two string attributes, `attr` (local part) and `attr-ns` (namespace, when not empty).
+void name_attributes(xml_text_writer& w, std::string_view attr, const name& n) {
+    string_attribute(w, attr, n.local);
+    if (!n.ns.empty()) string_attribute(w, std::string(attr) + "-ns", n.ns);
+}
+
+std::optional<name> optional_name(const pugi::xml_node& node, std::string_view attr, const std::string& file) {
+    auto local = optional_string(node, attr, file);
+    auto ns = optional_string(node, std::string(attr) + "-ns", file);
+    if (!local) {
+        if (ns) missing_string(node, attr, file);  // a namespace without a local part
+        return std::nullopt;
+    }
+    return name{ns.value_or(std::string()), std::move(*local)};
+}
+
+name required_name(const pugi::xml_node& node, std::string_view attr, const std::string& file) {
+    auto n = optional_name(node, attr, file);
+    if (!n) missing_string(node, attr, file);
+    return std::move(*n);
 }
 
 // ---- bags --------------------------------------------------------------------------------
@@ -122,7 +235,7 @@ void render_value(xml_text_writer& w, const bag_entry_ref& entry) {
     switch (entry.kind) {
         case value_kind::string: {
             const std::string_view text(reinterpret_cast<const char*>(entry.payload.data()), entry.payload.size());
-            if (xml_safe(text)) {
+            if (is_xml_text(text)) {
                 w.text(text);
             } else {
                 w.attribute("encoding", "base64");
@@ -134,7 +247,7 @@ void render_value(xml_text_writer& w, const bag_entry_ref& entry) {
             w.base64_text(entry.payload.data(), entry.payload.size());
             return;
         case value_kind::opaque:
-            w.attribute("content-type", entry.content_type);
+            string_attribute(w, "content-type", entry.content_type);
             w.base64_text(entry.payload.data(), entry.payload.size());
             return;
         default:
@@ -148,9 +261,9 @@ void render_value(xml_text_writer& w, const bag_entry_ref& entry) {
             } else if constexpr (std::is_same_v<T, std::int64_t>) {
                 w.integer_text(x);
             } else if constexpr (std::is_same_v<T, double>) {
-                char buf[40];
-                std::snprintf(buf, sizeof buf, "%.17g", x);
-                w.text(buf);
+                if (std::isnan(x)) w.attribute("bits", nan_bits_text(x));
+                char buf[32];  // the longest shortest form is 24 characters: "-2.2250738585072014e-308"
+                w.text(std::string_view(buf, static_cast<std::size_t>(std::to_chars(buf, buf + sizeof buf, x).ptr - buf)));
             } else if constexpr (std::is_same_v<T, uuid>) {
                 w.text(to_string(x));
             } else if constexpr (std::is_same_v<T, timestamp>) {
@@ -159,9 +272,9 @@ void render_value(xml_text_writer& w, const bag_entry_ref& entry) {
             } else if constexpr (std::is_same_v<T, duration>) {
                 w.integer_text(std::int64_t{x.count()});
             } else if constexpr (std::is_same_v<T, name>) {
-                w.text(x.to_string());
+                name_attributes(w, "value", x);
             }
-            // null has no text; strings, bytes and opaque data were rendered from the payload
+            // null and names have no text; strings, bytes and opaque data were rendered from the payload
         },
         entry.small);
 }
@@ -184,16 +297,25 @@ value parse_value(const pugi::xml_node& p, const std::string& file) {
         return parse_int(text, v) ? value(v) : bad();
     }
     if (kind == "double") {
-        char* end = nullptr;
-        const double d = std::strtod(text.data(), &end);  // pugixml's text is NUL-terminated
-        return (end == text.data() + text.size() && !text.empty()) ? value(d) : bad();
+        double d = 0;
+        const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), d);
+        if (ec != std::errc{} || end != text.data() + text.size() || text.empty()) bad();
+        const auto bits = p.attribute("bits");
+        if (!bits) return d;
+        std::uint64_t pattern = 0;
+        const std::string_view bits_text = bits.value();
+        if (bits_text.size() != 16 || !parse_int(bits_text, pattern, 16) || !std::isnan(std::bit_cast<double>(pattern)) || !std::isnan(d))
+            corrupt(file, path_of(p) + ": bits=\"" + std::string(bits_text.substr(0, 20)) +
+                              "\" is not the 16 hex digits of a NaN, or the value is not nan");
+        return std::bit_cast<double>(pattern);
     }
     if (kind == "string") {
-        if (std::string_view(p.attribute("encoding").value()) == "base64") {
-            const auto b = blob();
-            return std::string(b.begin(), b.end());
-        }
-        return std::string(text);
+        const auto encoding = p.attribute("encoding");
+        if (!encoding) return std::string(text);
+        if (std::string_view(encoding.value()) != "base64")
+            corrupt(file, path_of(p) + ": unknown encoding \"" + encoding.value() + "\"");
+        const auto b = blob();
+        return std::string(b.begin(), b.end());
     }
     if (kind == "bytes") return blob();
     if (kind == "uuid") {
@@ -205,14 +327,8 @@ value parse_value(const pugi::xml_node& p, const std::string& file) {
         if (!parse_int(text, v)) bad();
         return kind == "timestamp" ? value(timestamp{duration{v}}) : value(duration{v});
     }
-    if (kind == "name") {
-        try {
-            return name::parse(text);
-        } catch (const std::invalid_argument&) {
-            return bad();
-        }
-    }
-    if (kind == "opaque") return opaque{required_attribute(p, "content-type", file), blob()};
+    if (kind == "name") return required_name(p, "value", file);
+    if (kind == "opaque") return opaque{required_string(p, "content-type", file), blob()};
     corrupt(file, path_of(p) + ": unknown value kind \"" + kind + "\"");
 }
 
@@ -225,7 +341,7 @@ void render_bag(xml_text_writer& w, const char* element, const bytes& blob, cons
         blob,
         [&w](const bag_entry_ref& entry) -> const char* {
             w.open_element("property");
-            w.attribute("name", entry.key.to_string());
+            name_attributes(w, "name", entry.key);
             if (has_option(entry.options, value_options::optional)) w.boolean_attribute("optional", true);
             if (has_option(entry.options, value_options::write_only)) w.boolean_attribute("write-only", true);
             if (entry.deleted)
@@ -246,12 +362,8 @@ bytes parse_bag(const pugi::xml_node& node, const std::string& file) {
     for (const auto& p : node.children()) {
         if (p.type() != pugi::node_element) continue;
         if (std::string_view(p.name()) != "property") corrupt(file, "unexpected element " + path_of(p));
-        name key;
-        try {
-            key = name::parse(required_attribute(p, "name", file));
-        } catch (const std::invalid_argument& e) {
-            corrupt(file, path_of(p) + ": " + e.what());
-        }
+        name key = required_name(p, "name", file);
+        if (key.local.empty()) corrupt(file, path_of(p) + ": a property name's local part may not be empty");
         value_options options = value_options::none;
         if (p.attribute("optional").as_bool()) options = options | value_options::optional;
         if (p.attribute("write-only").as_bool()) options = options | value_options::write_only;
@@ -290,14 +402,14 @@ pugi::xml_node load_root(pugi::xml_document& doc, std::string_view text, const c
         corrupt(file, "the root element is <" + std::string(root.name()) + ">, expected <" + element + ">");
     if (std::string_view(root.attribute("xmlns").value()) != xmlns)
         throw record_error(errc::unsupported_format, file + ": namespace \"" + root.attribute("xmlns").value() +
-                                                         "\" is not " + xmlns + " (a foreign or newer file)");
+                                                         "\" is not " + xmlns + " (a foreign file, or one of another format version)");
     return root;
 }
 
 void render_identity(xml_text_writer& w, const workflow_identity& id) {
     w.open_element("identity");
-    w.attribute("name", id.name);
-    if (!id.package.empty()) w.attribute("package", id.package);
+    string_attribute(w, "name", id.name);
+    if (!id.package.empty()) string_attribute(w, "package", id.package);
     if (id.version) {
         w.integer_attribute("major", std::int64_t{id.version->major});
         w.integer_attribute("minor", std::int64_t{id.version->minor});
@@ -309,8 +421,8 @@ void render_identity(xml_text_writer& w, const workflow_identity& id) {
 
 workflow_identity parse_identity(const pugi::xml_node& node, const std::string& file) {
     workflow_identity id;
-    id.name = required_attribute(node, "name", file);
-    id.package = node.attribute("package").value();
+    id.name = required_string(node, "name", file);
+    id.package = optional_string(node, "package", file).value_or(std::string());
     if (node.attribute("major")) {
         definition_version v;
         v.major = int_attribute(node, "major", file);
@@ -329,8 +441,8 @@ std::string render_owner(const detail::owner_record& r) {
     w.attribute("id", to_string(r.id));
     time_attributes(w, "lease-expires", r.lease_expires);
     time_attributes(w, "created", r.created);
-    if (r.workflow_host_type) w.attribute("host-type", r.workflow_host_type->to_string());
-    w.attribute("machine", r.machine_name);
+    if (r.workflow_host_type) name_attributes(w, "host-type", *r.workflow_host_type);
+    string_attribute(w, "machine", r.machine_name);
     w.boolean_attribute("activation-service", r.activation_service);
     w.boolean_attribute("deletes-instances-on-completion", r.deletes_instances_on_completion);
     w.integer_attribute("identity-filter", std::int64_t{static_cast<int>(r.filter)});
@@ -348,7 +460,7 @@ detail::owner_record parse_owner(std::string_view text, const std::string& file)
     r.lease_expires = time_attribute(root, "lease-expires", file);
     r.created = time_attribute(root, "created", file);
     r.workflow_host_type = optional_name(root, "host-type", file);
-    r.machine_name = required_attribute(root, "machine", file);
+    r.machine_name = required_string(root, "machine", file);
     r.activation_service = bool_attribute(root, "activation-service", file);
     r.deletes_instances_on_completion = bool_attribute(root, "deletes-instances-on-completion", file);
     const auto filter = int_attribute(root, "identity-filter", file);
@@ -375,17 +487,22 @@ std::string render_instance(const detail::instance_record& r) {
     w.boolean_attribute("ready-to-run", r.ready_to_run);
     if (r.pending_timer) time_attributes(w, "pending-timer", *r.pending_timer);
     if (r.runnable_time) time_attributes(w, "runnable-time", *r.runnable_time);
-    if (r.workflow_host_type) w.attribute("host-type", r.workflow_host_type->to_string());
+    if (r.workflow_host_type) name_attributes(w, "host-type", *r.workflow_host_type);
     time_attributes(w, "created", r.creation_time);
     if (r.last_updated) time_attributes(w, "last-updated", *r.last_updated);
     if (r.identity) render_identity(w, *r.identity);
     w.open_element("status");
-    w.attribute("execution", r.execution_status);
-    w.attribute("bookmarks", r.blocking_bookmarks);
-    w.attribute("suspension-reason", r.suspension_reason);
-    w.attribute("suspension-exception", r.suspension_exception_name);
-    w.attribute("last-machine", r.last_machine_run_on);
+    string_attribute(w, "execution", r.execution_status);
+    string_attribute(w, "bookmarks", r.blocking_bookmarks);
+    string_attribute(w, "suspension-reason", r.suspension_reason);
+    string_attribute(w, "suspension-exception", r.suspension_exception_name);
+    string_attribute(w, "last-machine", r.last_machine_run_on);
     w.close_element();
+    for (const auto& key : r.keys) {
+        w.open_element("key");
+        w.attribute("id", to_string(key));
+        w.close_element();
+    }
     render_bag(w, "data", r.read_write_primitive, "read-write-primitive");
     render_bag(w, "data", r.read_write_complex, "read-write-complex");
     render_bag(w, "data", r.write_only_primitive, "write-only-primitive");
@@ -413,11 +530,19 @@ detail::instance_record parse_instance(std::string_view text, const std::string&
     if (auto identity = root.child("identity")) r.identity = parse_identity(identity, file);
     const auto status = root.child("status");
     if (!status) corrupt(file, "the required element /instance/status is missing");
-    r.execution_status = status.attribute("execution").value();
-    r.blocking_bookmarks = status.attribute("bookmarks").value();
-    r.suspension_reason = status.attribute("suspension-reason").value();
-    r.suspension_exception_name = status.attribute("suspension-exception").value();
-    r.last_machine_run_on = status.attribute("last-machine").value();
+    r.execution_status = required_string(status, "execution", file);
+    r.blocking_bookmarks = required_string(status, "bookmarks", file);
+    r.suspension_reason = required_string(status, "suspension-reason", file);
+    r.suspension_exception_name = required_string(status, "suspension-exception", file);
+    r.last_machine_run_on = required_string(status, "last-machine", file);
+    // Control fields, read with or without the data: the instance is the authority on its keys.
+    for (const auto& node : root.children("key")) {
+        const uuid key = uuid_attribute(node, "id", file);
+        if (!r.keys.empty() && !(r.keys.back() < key))
+            corrupt(file, path_of(node) + ": key " + to_string(key) +
+                              (r.keys.back() == key ? " is listed twice" : " is out of ascending order"));
+        r.keys.push_back(key);
+    }
     r.data_omitted = !with_data;
     for (const auto& data : root.children("data")) {
         if (!with_data) break;

@@ -17,7 +17,63 @@ private:
     char digits_[24];
     char* end_;
 };
+
+/// The length of the character that starts `s` (not empty) when it is well-formed UTF-8 and an
+/// XML 1.0 Char, else 0. Well-formed means the shortest form of a scalar value (Unicode table
+/// 3-7): no overlong forms (C0 80), no surrogates (ED A0 80), nothing past U+10FFFF, no
+/// truncated sequence and no stray continuation byte.
+std::size_t xml_char_length(std::string_view s) noexcept {
+    const auto byte = [s](std::size_t i) { return static_cast<unsigned char>(s[i]); };
+    const unsigned char lead = byte(0);
+    if (lead < 0x80) return lead >= 0x20 || lead == '\t' || lead == '\n' || lead == '\r' ? 1 : 0;
+    // The lead byte bounds the second byte: that is where overlong forms, surrogates and
+    // values past U+10FFFF are told apart.
+    std::size_t length = 0;
+    unsigned char second_min = 0x80, second_max = 0xBF;
+    if (lead >= 0xC2 && lead <= 0xDF) {
+        length = 2;
+    } else if (lead >= 0xE0 && lead <= 0xEF) {
+        length = 3;
+        if (lead == 0xE0) second_min = 0xA0;
+        if (lead == 0xED) second_max = 0x9F;
+    } else if (lead >= 0xF0 && lead <= 0xF4) {
+        length = 4;
+        if (lead == 0xF0) second_min = 0x90;
+        if (lead == 0xF4) second_max = 0x8F;
+    } else {
+        return 0;
+    }
+    if (s.size() < length || byte(1) < second_min || byte(1) > second_max) return 0;
+    for (std::size_t i = 2; i < length; ++i)
+        if (byte(i) < 0x80 || byte(i) > 0xBF) return 0;
+    if (lead == 0xEF && byte(1) == 0xBF && byte(2) >= 0xBE) return 0;  // U+FFFE, U+FFFF: not Chars
+    return length;
+}
+
+bool is_name_start(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
+
+/// Element and attribute names are the format's own ASCII words ("host-type-ns-base64"); this
+/// catches a name that would make the document unreadable, not every name XML allows.
+void check_name(std::string_view name) {
+    bool ok = !name.empty() && is_name_start(name.front());
+    for (const char c : name) ok = ok && (is_name_start(c) || (c >= '0' && c <= '9') || c == '-' || c == '.');
+    if (!ok) throw std::logic_error("xml_text_writer: \"" + std::string(name) + "\" is not an element or attribute name it writes");
+}
 }  // namespace
+
+bool is_xml_text(std::string_view s) noexcept {
+    for (std::size_t i = 0; i < s.size();) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        if (c >= 0x20 && c < 0x80) {  // most text: no need to decode
+            ++i;
+            continue;
+        }
+        const auto length = xml_char_length(s.substr(i));
+        if (length == 0) return false;
+        i += length;
+    }
+    return true;
+}
 
 xml_text_writer::xml_text_writer(std::size_t expected_size) { out_.reserve(expected_size); }
 
@@ -41,6 +97,7 @@ void xml_text_writer::close_start_tag_for_text() {
 }
 
 void xml_text_writer::open_element(std::string_view element) {
+    check_name(element);
     close_start_tag_for_child();
     indent(stack_.size());
     out_ += '<';
@@ -51,36 +108,35 @@ void xml_text_writer::open_element(std::string_view element) {
 void xml_text_writer::escaped(std::string_view s, bool in_attribute) {
     // Runs of plain characters are appended whole; only the few special ones are looked at.
     std::size_t plain_from = 0;
-    for (std::size_t i = 0; i < s.size(); ++i) {
+    for (std::size_t i = 0; i < s.size();) {
         const auto c = static_cast<unsigned char>(s[i]);
         const char* entity = nullptr;
-        char numeric[8];
         switch (c) {
         case '&': entity = "&amp;"; break;
         case '<': entity = "&lt;"; break;
-        case '>': entity = "&gt;"; break;
+        case '>': entity = "&gt;"; break;  // text may not contain "]]>"
         case '"': entity = in_attribute ? "&quot;" : nullptr; break;
-        case '\n':
-        case '\t':
-            // Kept in text; an attribute's value would have them normalised to spaces.
-            if (in_attribute) entity = c == '\n' ? "&#10;" : "&#9;";
-            break;
+        // A parser turns a raw \t or \n in an attribute value into a space, and a raw \r
+        // anywhere (alone or before \n) into \n; references reach the application unchanged.
+        case '\t': entity = in_attribute ? "&#9;" : nullptr; break;
+        case '\n': entity = in_attribute ? "&#10;" : nullptr; break;
+        case '\r': entity = "&#13;"; break;
         default:
-            // A parser turns a raw \r into \n, and other control characters may not appear raw.
-            if (c < 0x20) {
-                auto [end, ec] = std::to_chars(numeric + 2, numeric + sizeof numeric - 1, static_cast<int>(c));
-                (void)ec;
-                numeric[0] = '&';
-                numeric[1] = '#';
-                *end++ = ';';
-                *end = '\0';
-                entity = numeric;
+            if (c >= 0x20 && c < 0x80) break;
+            if (const auto length = xml_char_length(s.substr(i))) {
+                i += length;
+                continue;
             }
+            // Whatever was appended so far makes a broken document: the caller must drop it.
+            throw std::logic_error("xml_text_writer: byte " + std::to_string(c) + " at offset " + std::to_string(i) +
+                                   " does not start an XML 1.0 character in UTF-8; encode such strings");
         }
-        if (entity == nullptr) continue;
-        out_.append(s.data() + plain_from, i - plain_from);
-        out_ += entity;
-        plain_from = i + 1;
+        if (entity != nullptr) {
+            out_.append(s.data() + plain_from, i - plain_from);
+            out_ += entity;
+            plain_from = i + 1;
+        }
+        ++i;
     }
     out_.append(s.data() + plain_from, s.size() - plain_from);
 }
@@ -88,6 +144,7 @@ void xml_text_writer::escaped(std::string_view s, bool in_attribute) {
 void xml_text_writer::attribute(std::string_view name, std::string_view value) {
     if (stack_.empty() || stack_.back().now != state::start_tag_open)
         throw std::logic_error("xml_text_writer: attributes go right after open_element()");
+    check_name(name);
     out_ += ' ';
     out_ += name;
     out_ += "=\"";
@@ -112,7 +169,8 @@ void xml_text_writer::base64_text(const std::uint8_t* data, std::size_t size) {
 }
 
 void xml_text_writer::comment(std::string_view content) {
-    if (content.find("--") != std::string_view::npos) throw std::logic_error("xml_text_writer: a comment cannot contain --");
+    if (content.find("--") != std::string_view::npos || content.ends_with('-') || !is_xml_text(content))
+        throw std::logic_error("xml_text_writer: a comment holds XML 1.0 characters, without -- or a final -");
     close_start_tag_for_child();
     indent(stack_.size());
     out_ += "<!--";

@@ -38,6 +38,10 @@ private:
 /// Cheap to copy; copies refer to the same handle. Thread-safety: run one command at a time
 /// on a handle (a second concurrent one fails with handle_busy); distinct handles are
 /// independent. A handle must not outlive the store that made it.
+///
+/// Lifetime: when the last copy of a handle that holds a lock goes, the lock is let go of as
+/// free() does, so a lock is never left with nobody to use it. Keep the handle as long as the
+/// instance is loaded.
 class instance_handle {
 public:
     instance_handle() = default;
@@ -53,7 +57,9 @@ public:
     diagnostics last_diagnostics() const;
 
     /// Releases the handle. If it still holds a lock, the store unlocks the instance in the
-    /// background on its executor (retrying a few times with back-off). Idempotent.
+    /// background on its executor (retrying a few times with back-off). A load by the same
+    /// owner right after, before that unlock has run, takes the lock anew at a newer version,
+    /// and the late unlock then releases nothing. Idempotent.
     void free();
 
     explicit operator bool() const noexcept { return state_ != nullptr; }

@@ -17,9 +17,25 @@
 // another process has committed, so files must not be edited while the store is open.
 //
 // store_options::instance_encoding does not apply: values are written as readable XML.
+//
+// File format (version 2, XML namespace urn:durable:xml-store:2; a store or file of another
+// version is refused with unsupported_format). Every file is well-formed XML 1.0 in UTF-8, and
+// every value the API accepts reads back exactly:
+//   - a string is written as it is when it is valid UTF-8 made only of XML 1.0 characters;
+//     otherwise (NUL and other control characters, invalid UTF-8, U+FFFE, U+FFFF) as the
+//     base64 of its bytes: attribute `foo-base64="..."` in place of `foo="..."`, and
+//     `encoding="base64"` on a string value's <property>;
+//   - a name is two attributes, never "{ns}local": `foo` (local part) and `foo-ns` (namespace,
+//     absent when empty), e.g. <property name="step" name-ns="urn:x" ...>, host-type and
+//     host-type-ns, and value / value-ns for values of kind name;
+//   - numbers do not depend on the locale; a double is its shortest round-trip text, and a NaN
+//     also carries `bits` (its 64-bit pattern in hex), which is what is read;
+//   - times are integer microseconds since 1970; the `*-utc` attributes are only for people;
+//   - an instance lists the ids of its keys, ascending: <key id="..."/>.
 
 #include <durable/instance_store.hpp>
 
+#include <chrono>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -27,11 +43,17 @@
 
 namespace durable::xml {
 
-inline constexpr int store_format_version = 1;
+inline constexpr int store_format_version = 2;
 
 struct xml_store_settings {
-    /// Create the directory (not its parents) when it does not exist.
+    /// Create the store when the directory does not exist (not its parents) or is empty. A
+    /// directory that holds anything else is never made a store: records without store.xml are
+    /// reported as damage, other contents as not a store.
     bool create_if_missing = true;
+    /// How long a command waits for the directory's lock (held by another command of this
+    /// process, or by another process) before it fails with store_unavailable naming the lock
+    /// and its holder. Waiting also ends at once when the command is cancelled.
+    std::chrono::milliseconds lock_timeout{30'000};
     /// Threads that run blocking file I/O off the io_context.
     unsigned io_threads = 2;
     /// Records kept in memory, per kind (owners; instances without their data; keys), the least

@@ -3,6 +3,9 @@
 
 #include <durable/instance_value.hpp>
 
+#include <cstdint>
+#include <limits>
+
 namespace durable::test {
 
 inline property_bag every_kind_bag() {
@@ -27,6 +30,22 @@ inline property_bag every_kind_bag() {
     bag[{"", "white space only"}] = instance_value(std::string(" \t\n "));
     bag[{"", "control character"}] = instance_value(std::string("bell\x07"));
     bag[{"", "markup"}] = instance_value(std::string("]]> --> <!-- &amp; ' \""));
+    // The limits of every numeric kind: text forms and time arithmetic break here first.
+    bag[{"", "int64 min"}] = instance_value(std::numeric_limits<std::int64_t>::min());
+    bag[{"", "int64 max"}] = instance_value(std::numeric_limits<std::int64_t>::max());
+    bag[{"", "timestamp min"}] = instance_value(timestamp::min());
+    bag[{"", "timestamp max"}] = instance_value(timestamp::max());
+    bag[{"", "duration min"}] = instance_value(duration::min());
+    bag[{"", "duration max"}] = instance_value(duration::max());
+    bag[{"", "negative zero"}] = instance_value(-0.0);
+    bag[{"", "infinity"}] = instance_value(-std::numeric_limits<double>::infinity());
+    bag[{"", "denormal"}] = instance_value(std::numeric_limits<double>::denorm_min());
+    // Names that the old "{ns}local" text form could not carry.
+    bag[{"{ns}", "{local}"}] = instance_value(name{"", "{x}y"});
+    bag[{"", "empty name"}] = instance_value(name{});
+    bag[{"", "NUL in a string"}] = instance_value(std::string("a\0b", 3));
+    bag[{"", "invalid UTF-8"}] = instance_value(std::string("\xc0\x80 \xed\xa0\x80 \xff"));
+    bag[{"", "opaque with NUL type"}] = instance_value(opaque{std::string("x\0y", 3), bytes{1}});
     return bag;
 }
 

@@ -8,6 +8,9 @@ packages=(
   build-essential cmake ninja-build pkg-config clang-14
   libboost1.81-dev libboost-test1.81-dev
   libpq-dev libpugixml-dev zlib1g-dev libzstd-dev
+  # tests: expat checks that every XML file is well-formed; locales gives localedef a
+  # decimal-comma locale to build; libclang-rt-14-dev is libFuzzer and clang's sanitizers
+  libexpat1-dev locales libclang-rt-14-dev
 )
 
 missing=()

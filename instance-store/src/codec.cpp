@@ -1,14 +1,18 @@
-// Bag codec; the format is specified in docs/codec.md. Every read is bounds-checked: a blob
-// comes from disk or a database and may be truncated, corrupted or hostile.
+// Bag codec; the format is specified in docs/codec.md. Every read is bounds-checked and every
+// allocation is bounded by what the bytes can really hold: a blob comes from disk, a database
+// row or a file an admin tool reads, and may be truncated, corrupted or hostile.
 
 #include <durable/codec.hpp>
 
 #include <zlib.h>
 #include <zstd.h>
+#include <zstd_errors.h>
 
+#include <algorithm>
 #include <bit>
 #include <cstring>
 #include <limits>
+#include <memory>
 
 namespace durable {
 
@@ -31,6 +35,13 @@ constexpr std::uint8_t deleted_bit = 0x80;
 constexpr int zstd_level = 1;
 // deflate cannot expand data more than ~1032:1, so a larger claim is a lie.
 constexpr std::uint64_t max_deflate_ratio = 1032;
+// A zstd block regenerates at most 128 KiB and costs at least its 3-byte header, so a claim
+// beyond this ratio is a lie too; it also bounds the window zstd is allowed to allocate.
+constexpr std::uint64_t max_zstd_ratio = ZSTD_BLOCKSIZE_MAX / 3 + 1;
+// Decompression starts with room for this many times the compressed size (at least
+// min_first_room bytes) and doubles as output arrives, so a false claim costs nothing.
+constexpr std::size_t first_room_ratio = 4;
+constexpr std::size_t min_first_room = 1024;
 
 // ---- writing -----------------------------------------------------------------------------
 
@@ -168,6 +179,11 @@ public:
         for (int shift = 0; shift < 64; shift += 7) {
             if (!need(1, "varint")) return 0;
             const std::uint8_t b = in_[pos_++];
+            // The tenth byte holds bit 63 only; more would wrap into a small, wrong length.
+            if (shift == 63 && b > 1) {
+                fail("varint exceeds 64 bits");
+                return 0;
+            }
             v |= std::uint64_t{b & 0x7fu} << shift;
             if ((b & 0x80) == 0) return v;
         }
@@ -257,42 +273,158 @@ void read_value(reader& r, std::uint8_t kind_tag, bag_entry_ref& ref) {
     r.fail("unknown value kind " + std::to_string(kind_tag));
 }
 
+/// The decompressed payload, grown as output really arrives: from a few times the compressed
+/// size, doubling, never past the header's claim. Once the claim is filled, further output goes
+/// to a one-byte scratch area: any byte landing there proves the stream longer than claimed.
+class payload_buffer {
+public:
+    payload_buffer(bytes& out, std::size_t claimed, std::size_t compressed_size)
+        : out_(out), claimed_(claimed) {
+        grow_to(std::min(claimed, std::max(compressed_size * first_room_ratio, min_first_room)));
+    }
+    /// Where the next output goes.
+    std::span<std::uint8_t> room() {
+        if (produced_ == out_.size() && out_.size() < claimed_) grow_to(std::min(claimed_, out_.size() * 2));
+        if (produced_ == out_.size()) return {&past_claim_, 1};
+        return std::span(out_).subspan(produced_);
+    }
+    /// Records that `n` bytes were written to the last room(); false if they went past the claim.
+    bool wrote(std::size_t n) {
+        if (produced_ == out_.size()) return n == 0;
+        produced_ += n;
+        return true;
+    }
+    std::size_t produced() const noexcept { return produced_; }
+
+    error_code too_long(encoding enc, std::string& what) const {
+        what = std::string(to_string(enc)) + " stream holds more than the header's payload length " + std::to_string(claimed_);
+        return errc::corrupt_data;
+    }
+    error_code truncated(encoding enc, std::string& what) const {
+        what = std::string(to_string(enc)) + " stream is truncated after " + std::to_string(produced_) + " of " +
+               std::to_string(claimed_) + " payload bytes";
+        return errc::corrupt_data;
+    }
+
+private:
+    void grow_to(std::size_t n) {
+        out_.reserve(n);  // exactly n: resize alone may double the capacity past the claim
+        out_.resize(n);
+    }
+
+    bytes& out_;
+    std::size_t claimed_;
+    std::size_t produced_ = 0;
+    std::uint8_t past_claim_ = 0;
+};
+
+error_code trailing_input(encoding enc, std::size_t unread, std::string& what) {
+    what = std::to_string(unread) + " trailing bytes after the " + to_string(enc) + " stream";
+    return errc::corrupt_data;
+}
+
+error_code inflate_gzip(std::span<const std::uint8_t> body, payload_buffer& out, std::string& what) {
+    z_stream zs{};
+    if (const int rc = inflateInit2(&zs, 15 + 16); rc != Z_OK) {
+        if (rc == Z_MEM_ERROR) throw std::bad_alloc();
+        throw std::runtime_error("gzip: inflateInit2 failed with " + std::to_string(rc) + " (zlib version mismatch?)");
+    }
+    const std::unique_ptr<z_stream, decltype(&inflateEnd)> end_inflate(&zs, &inflateEnd);
+    std::size_t fed = 0;  // avail_in is 32 bits: a larger body goes in several slices
+    for (;;) {
+        if (zs.avail_in == 0 && fed < body.size()) {
+            const std::size_t n = std::min<std::size_t>(body.size() - fed, std::numeric_limits<uInt>::max());
+            zs.next_in = const_cast<Bytef*>(body.data() + fed);  // zlib's API is not const-correct
+            zs.avail_in = static_cast<uInt>(n);
+            fed += n;
+        }
+        const auto room = out.room();
+        zs.next_out = room.data();
+        zs.avail_out = static_cast<uInt>(room.size());  // at most the 1 GiB limit
+        const int rc = inflate(&zs, Z_NO_FLUSH);
+        if (!out.wrote(room.size() - zs.avail_out)) return out.too_long(encoding::gzip, what);
+        if (rc == Z_STREAM_END) break;
+        // There is always room for output, so "no progress possible" means the input ran out.
+        if (rc == Z_BUF_ERROR) return out.truncated(encoding::gzip, what);
+        if (rc == Z_MEM_ERROR) throw std::bad_alloc();
+        if (rc != Z_OK) {
+            what = std::string("gzip stream is damaged: ") + (zs.msg != nullptr ? zs.msg : "inflate error " + std::to_string(rc));
+            return errc::corrupt_data;
+        }
+    }
+    if (const std::size_t unread = body.size() - fed + zs.avail_in; unread != 0)
+        return trailing_input(encoding::gzip, unread, what);
+    return {};
+}
+
+error_code inflate_zstd(std::span<const std::uint8_t> body, std::uint32_t expected, payload_buffer& out,
+                        std::string& what) {
+    // Only a frame of the current format: libzstd also decodes skippable frames and, when built
+    // with legacy support (as Debian's is), pre-1.0 frames, whose decoders allocate the window
+    // their header asks for whatever ZSTD_d_windowLogMax says. A body shorter than the magic
+    // number is left to the stream, which reports it truncated.
+    for (std::size_t i = 0; i < std::min<std::size_t>(body.size(), 4); ++i) {
+        if (body[i] != static_cast<std::uint8_t>(std::uint32_t{ZSTD_MAGICNUMBER} >> (8 * i))) {
+            what = "zstd body does not start with a frame of the current zstd format";
+            return errc::corrupt_data;
+        }
+    }
+    // The frame's own content size, when it records one, is only a cheap early refusal: the
+    // stream below is checked against the header whatever the frame says.
+    const unsigned long long frame_size = ZSTD_getFrameContentSize(body.data(), body.size());
+    if (frame_size != ZSTD_CONTENTSIZE_UNKNOWN && frame_size != ZSTD_CONTENTSIZE_ERROR && frame_size != expected) {
+        what = "zstd frame content size " + std::to_string(frame_size) + " does not match the header's payload length " +
+               std::to_string(expected);
+        return errc::corrupt_data;
+    }
+    const std::unique_ptr<ZSTD_DCtx, decltype(&ZSTD_freeDCtx)> dctx(ZSTD_createDCtx(), &ZSTD_freeDCtx);
+    if (!dctx) throw std::bad_alloc();
+    // zstd allocates the window the frame header asks for before any output. A frame decoding
+    // to `expected` bytes needs no more than the next power of two (our writer never asks for
+    // more), and the ratio check has already bounded `expected` by the body's size.
+    const int window_log = std::max(10, static_cast<int>(std::bit_width(std::max<std::uint32_t>(expected, 1) - 1)));
+    if (const std::size_t rc = ZSTD_DCtx_setParameter(dctx.get(), ZSTD_d_windowLogMax, window_log); ZSTD_isError(rc))
+        throw std::runtime_error(std::string("zstd: cannot limit the window: ") + ZSTD_getErrorName(rc));
+    ZSTD_inBuffer in{body.data(), body.size(), 0};
+    for (;;) {
+        const auto room = out.room();
+        ZSTD_outBuffer o{room.data(), room.size(), 0};
+        const std::size_t read_before = in.pos;
+        const std::size_t rc = ZSTD_decompressStream(dctx.get(), &o, &in);
+        if (ZSTD_getErrorCode(rc) == ZSTD_error_frameParameter_windowTooLarge) {
+            what = "zstd frame asks for a window larger than " + std::to_string(std::size_t{1} << window_log) +
+                   " bytes, more than its payload of " + std::to_string(expected) + " bytes needs";
+            return errc::corrupt_data;
+        }
+        if (ZSTD_isError(rc)) {
+            what = std::string("zstd stream is damaged: ") + ZSTD_getErrorName(rc);
+            return errc::corrupt_data;
+        }
+        if (!out.wrote(o.pos)) return out.too_long(encoding::zstd, what);
+        if (rc == 0) break;  // the frame is complete and flushed
+        if (o.pos == 0 && in.pos == read_before) return out.truncated(encoding::zstd, what);
+    }
+    if (in.pos != in.size) return trailing_input(encoding::zstd, in.size - in.pos, what);
+    return {};
+}
+
+/// Decompresses `body` into `out`, which ends up exactly `expected` bytes long or the blob is
+/// refused. `out` follows the output the stream really produces (at most twice it, or four
+/// times the body to begin with), never past `expected`.
 error_code decompress(std::span<const std::uint8_t> body, encoding enc, std::uint32_t expected, bytes& out,
                       std::string& what) {
-    out.assign(expected, 0);
-    if (enc == encoding::zstd) {
-        const unsigned long long frame_size = ZSTD_getFrameContentSize(body.data(), body.size());
-        if (frame_size != expected) {
-            what = "zstd frame size does not match the header's payload length " + std::to_string(expected);
-            return errc::corrupt_data;
-        }
-        const std::size_t n = ZSTD_decompress(out.data(), out.size(), body.data(), body.size());
-        if (ZSTD_isError(n) || n != expected) {
-            what = std::string("zstd: ") + (ZSTD_isError(n) ? ZSTD_getErrorName(n) : "short output");
-            return errc::corrupt_data;
-        }
-        return {};
-    }
-    if (std::uint64_t{expected} > (body.size() + 1) * max_deflate_ratio) {
-        what = "gzip payload length " + std::to_string(expected) + " impossible for " +
+    const std::uint64_t ratio = enc == encoding::gzip ? max_deflate_ratio : max_zstd_ratio;
+    if (std::uint64_t{expected} > (body.size() + 1) * ratio) {
+        what = std::string(to_string(enc)) + " payload length " + std::to_string(expected) + " impossible for " +
                std::to_string(body.size()) + " compressed bytes";
         return errc::corrupt_data;
     }
-    z_stream zs{};
-    if (inflateInit2(&zs, 15 + 16) != Z_OK) {
-        what = "gzip: inflateInit2 failed";
-        return errc::corrupt_data;
-    }
-    zs.next_in = const_cast<Bytef*>(body.data());  // zlib's API is not const-correct
-    zs.avail_in = static_cast<uInt>(body.size());
-    zs.next_out = out.data();
-    zs.avail_out = static_cast<uInt>(out.size());
-    const int rc = inflate(&zs, Z_FINISH);
-    const auto produced = zs.total_out;
-    const auto consumed = zs.total_in;
-    inflateEnd(&zs);
-    if (rc != Z_STREAM_END || produced != expected || consumed != body.size()) {
-        what = "gzip stream is damaged or does not match the header's payload length";
+    payload_buffer buffer(out, expected, body.size());
+    if (auto ec = enc == encoding::gzip ? inflate_gzip(body, buffer, what) : inflate_zstd(body, expected, buffer, what))
+        return ec;
+    if (buffer.produced() != expected) {
+        what = std::string(to_string(enc)) + " stream ends after " + std::to_string(buffer.produced()) +
+               " bytes but the header's payload length is " + std::to_string(expected);
         return errc::corrupt_data;
     }
     return {};
@@ -338,7 +470,8 @@ bytes encode_bag_if(const property_bag& bag, encoding enc, const std::function<b
 
 bytes encode_bag(const property_bag& bag, encoding enc) { return encode_bag_if(bag, enc, {}); }
 
-error_code read_bag_header(std::span<const std::uint8_t> blob, bag_header& out, std::string& what) {
+error_code read_bag_header(std::span<const std::uint8_t> blob, bag_header& out, std::string& what,
+                           std::size_t max_payload_bytes) {
     if (blob.size() < header_size) {
         what = "blob of " + std::to_string(blob.size()) + " bytes is shorter than the 10-byte header";
         return errc::corrupt_data;
@@ -361,15 +494,22 @@ error_code read_bag_header(std::span<const std::uint8_t> blob, bag_header& out, 
     out.payload_bytes = static_cast<std::uint32_t>(blob[6]) | static_cast<std::uint32_t>(blob[7]) << 8 |
                         static_cast<std::uint32_t>(blob[8]) << 16 | static_cast<std::uint32_t>(blob[9]) << 24;
     if (out.payload_bytes > codec_max_payload_bytes) {
-        what = "bag payload length " + std::to_string(out.payload_bytes) + " exceeds the codec limit";
+        what = "bag payload length " + std::to_string(out.payload_bytes) + " exceeds the format's limit of " +
+               std::to_string(codec_max_payload_bytes) + " bytes";
         return errc::corrupt_data;
+    }
+    if (out.payload_bytes > max_payload_bytes) {
+        what = "bag payload of " + std::to_string(out.payload_bytes) + " bytes exceeds the limit of " +
+               std::to_string(max_payload_bytes) + " bytes; raise store_options::max_bag_bytes to read it";
+        return errc::value_too_large;
     }
     return {};
 }
 
-error_code decode_bag_entries(std::span<const std::uint8_t> blob, const bag_entry_visitor& visit, std::string& what) {
+error_code decode_bag_entries(std::span<const std::uint8_t> blob, const bag_entry_visitor& visit, std::string& what,
+                              std::size_t max_payload_bytes) {
     bag_header header;
-    if (auto ec = read_bag_header(blob, header, what)) return ec;
+    if (auto ec = read_bag_header(blob, header, what, max_payload_bytes)) return ec;
     const auto body = blob.subspan(header_size);
 
     bytes inflated;
@@ -405,6 +545,11 @@ error_code decode_bag_entries(std::span<const std::uint8_t> blob, const bag_entr
             r.fail("entry " + std::to_string(i) + " has unknown option bits");
             break;
         }
+        // Otherwise the value would be read, and silently dropped by every reader.
+        if ((options & deleted_bit) != 0 && entry.kind != value_kind::null) {
+            r.fail("entry " + std::to_string(i) + " is a deleted marker with value kind " + std::to_string(kind));
+            break;
+        }
         entry.deleted = (options & deleted_bit) != 0;
         entry.options = static_cast<value_options>(options & option_bits_mask);
         if (const char* problem = visit(entry)) {
@@ -430,7 +575,8 @@ value bag_entry_ref::to_value() const {
     }
 }
 
-error_code decode_bag(std::span<const std::uint8_t> blob, property_bag& out, std::string& what) {
+error_code decode_bag(std::span<const std::uint8_t> blob, property_bag& out, std::string& what,
+                      std::size_t max_payload_bytes) {
     out.clear();
     const auto ec = decode_bag_entries(
         blob,
@@ -438,7 +584,7 @@ error_code decode_bag(std::span<const std::uint8_t> blob, property_bag& out, std
             instance_value v = entry.deleted ? instance_value::deleted() : instance_value(entry.to_value(), entry.options);
             return out.emplace(entry.key, std::move(v)).second ? nullptr : "repeats a name";
         },
-        what);
+        what, max_payload_bytes);
     if (ec) out.clear();
     return ec;
 }

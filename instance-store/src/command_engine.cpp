@@ -107,7 +107,8 @@ private:
         property_bag bag;
         if (blob.empty()) return bag;
         std::string why;
-        if (auto ec = decode_bag(blob, bag, why)) fail(ec, what + ": " + why);
+        // The stored blob is untrusted: the limit bounds what it can make a load allocate.
+        if (auto ec = decode_bag(blob, bag, why, options_.max_bag_bytes)) fail(ec, what + ": " + why);
         return bag;
     }
 

@@ -32,6 +32,8 @@ void check_holds_the_lock(store_fixture& fx, instance_store& store, instance_sto
     fx.load(other, id).require_error(errc::instance_locked);
 }
 
+std::size_t counter_of_big(const instance_view& view) { return std::get<std::string>(view.data.at("big").get()).size(); }
+
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(a_reload_right_after_free_holds_the_lock_async) {
@@ -267,6 +269,22 @@ BOOST_AUTO_TEST_CASE(options_at_the_limits) {
     later.cancel();
     BOOST_TEST((result == boost::asio::error::operation_aborted), result.message());
     stores.clear();  // stops the background tasks before the fixture checks for leftover work
+}
+
+BOOST_AUTO_TEST_CASE(a_load_decodes_no_more_than_max_bag_bytes) {
+    // Stored blobs are untrusted input: a store refuses to decode a bag larger than its limit,
+    // whoever wrote it, with an error that names the option.
+    auto& writer = new_store();
+    make_owner(writer);
+    auto [id, handle] = save_new(writer, property_bag{{"big", instance_value(std::string(4096, 'x'))}}, true);
+    auto small = options();
+    small.max_bag_bytes = 1024;
+    auto& reader = new_store(small);
+    make_owner(reader);
+    const auto r = load(reader, id);
+    r.require_error(errc::value_too_large);
+    BOOST_TEST(r.diag.message.find("max_bag_bytes") != std::string::npos, r.diag.message);
+    BOOST_TEST(counter_of_big(load(writer, id).require_ok().view) == 4096u, "the writer's limit still reads it");
 }
 
 BOOST_AUTO_TEST_CASE(nans_come_back_bit_for_bit) {

@@ -31,7 +31,9 @@ enum class locked_instance_retry : std::uint8_t {
 /// file, a corrupt row. Lock recovery, runnable detection, try-load and activation queries go on
 /// without it; a command that needs the record itself fails with its error instead.
 struct damaged_record {
-    error_code error;     ///< corrupt_data or unsupported_format
+    /// corrupt_data or unsupported_format; store_unavailable for a file the XML store could
+    /// not read at all while it rebuilt its index
+    error_code error;
     std::string message;  ///< names the record (and its file) and what is wrong with it
 };
 

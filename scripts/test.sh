@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's test command: installs what is missing, builds, and runs every test suite,
-# then builds and runs the unit and conformance suites again under ASan + UBSan (g++), and the
-# test suites once more with clang 14.
+# then builds and runs the unit, conformance and XML suites again under ASan + UBSan (g++), the
+# test suites once more with clang 14, and each fuzz target for a short while (libFuzzer,
+# clang 14, ASan + UBSan). DURABLE_FUZZ_SECONDS sets the fuzzing time per target (default 30).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,14 +17,17 @@ cmake --build --preset default
 step "run all tests"
 ctest --preset default
 
-step "build and run unit + conformance tests under ASan + UBSan"
+step "build and run the unit, conformance and XML tests under ASan + UBSan"
 cmake --preset sanitize
-cmake --build --preset sanitize --target durable_unit_tests durable_conformance_memory durable_conformance_xml
-ctest --preset sanitize -L "unit|conformance"
+cmake --build --preset sanitize --target durable_unit_tests durable_conformance_memory durable_conformance_xml durable_xml_tests
+ctest --preset sanitize -L "unit|conformance|xml"
 
 step "build and run the test suites with clang 14 (the second compiler)"
 cmake --preset clang
 cmake --build --preset clang --target durable_unit_tests durable_conformance_memory durable_conformance_xml durable_xml_tests
 ctest --preset clang -L "unit|conformance|xml"
+
+step "fuzz the codec and the XML record reader (${DURABLE_FUZZ_SECONDS:-30} s per target)"
+bash scripts/fuzz.sh "${DURABLE_FUZZ_SECONDS:-30}"
 
 step "all suites passed"

@@ -11,6 +11,10 @@ packages=(
   # tests: expat checks that every XML file is well-formed; locales gives localedef a
   # decimal-comma locale to build; libclang-rt-14-dev is libFuzzer and clang's sanitizers
   libexpat1-dev locales libclang-rt-14-dev
+  # the SQL install test (tests/pg): initdb, pg_ctl, postgres, psql and pg_dump in
+  # /usr/lib/postgresql/15/bin (the server package also creates the postgres user the server runs
+  # as under root); iproute2 gives ss, which start_cluster.sh uses to pick a free port
+  postgresql-15 postgresql-client-15 iproute2
 )
 
 missing=()

@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
-# The README's test command: installs what is missing, builds, and runs every test suite,
-# then builds and runs the unit, conformance and XML suites again under ASan + UBSan (g++), the
-# test suites once more with clang 14, and each fuzz target for a short while (libFuzzer,
-# clang 14, ASan + UBSan). DURABLE_FUZZ_SECONDS sets the fuzzing time per target (default 30).
+# The README's test command: installs what is missing, applies and checks the SQL scripts with
+# psql on a throwaway PostgreSQL 15 cluster (tests/pg/run_install_test.sh), builds, and runs every
+# test suite, then builds and runs the unit, conformance and XML suites again under ASan + UBSan
+# (g++), the test suites once more with clang 14, and each fuzz target for a short while
+# (libFuzzer, clang 14, ASan + UBSan). DURABLE_FUZZ_SECONDS sets the fuzzing time per target
+# (default 30).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/install-deps.sh
 
 step() { printf '\n== %s\n' "$*"; }
+
+step "SQL install test: sql/scripts with psql on a throwaway PostgreSQL 15 cluster (tests/pg)"
+bash tests/pg/run_install_test.sh
 
 step "configure and build (RelWithDebInfo, g++)"
 cmake --preset default

@@ -83,6 +83,10 @@ cleanup() {
     [[ $status == 0 ]] && step "passed" || step "cleaned up after the failure"
 }
 trap cleanup EXIT
+# Killed or interrupted: clean up and report a failure (the EXIT trap alone would see status 0).
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
 
 server_version=$(super -c "SHOW server_version_num")
 ((server_version >= 150000)) || die "the server is version $server_version; the bundled SQL needs PostgreSQL 15 or later"

@@ -24,23 +24,37 @@ for tool in initdb pg_ctl; do
     fi
 done
 
-dir=$(mktemp -d /tmp/dpg.XXXXXX)
-# Marks the directory as ours, so stop_cluster.sh removes only what this script made.
-touch "$dir/.durable-throwaway-cluster"
-
 # As root, the server runs as postgres; otherwise as whoever runs this script.
 run_as=()
 if [[ $(id -u) -eq 0 ]]; then
-    chown postgres:postgres "$dir"
-    chmod 700 "$dir"
+    if ! id -u postgres >/dev/null 2>&1; then
+        echo "start_cluster: running as root, but there is no postgres user to run the server as (postgresql-15 creates it)" >&2
+        exit 1
+    fi
     run_as=(runuser -u postgres --)
 fi
 
+dir=""
 cleanup_on_failure() {
+    [[ -n $dir ]] || return 0
     "${run_as[@]}" "$PG_BIN/pg_ctl" -D "$dir/data" stop -m immediate -w >/dev/null 2>&1 || true
     rm -rf "$dir"
 }
+# A failure or an interrupt (INT, TERM, HUP) stops the server and removes the directory. The
+# traps stay set to the very end, also after the exports are printed: whenever this script exits
+# non-zero nothing is left, and whenever it exits 0 the caller holds the exports of what runs.
 trap cleanup_on_failure ERR
+trap 'cleanup_on_failure; exit 130' INT
+trap 'cleanup_on_failure; exit 143' TERM
+trap 'cleanup_on_failure; exit 129' HUP
+
+dir=$(mktemp -d /tmp/dpg.XXXXXX)
+# Marks the directory as ours, so stop_cluster.sh removes only what this script made.
+touch "$dir/.durable-throwaway-cluster"
+if [[ $(id -u) -eq 0 ]]; then
+    chown postgres:postgres "$dir"
+    chmod 700 "$dir"
+fi
 
 if ! "${run_as[@]}" "$PG_BIN/initdb" -D "$dir/data" --no-locale -E UTF8 --auth=trust --username=postgres \
         >"$dir/initdb.log" 2>&1; then
@@ -72,7 +86,6 @@ if [[ -z $started ]]; then
     cleanup_on_failure
     exit 1
 fi
-trap - ERR
 
 echo "start_cluster: PostgreSQL running in $dir on port $started (socket in the same directory)" >&2
 cat <<EXPORTS

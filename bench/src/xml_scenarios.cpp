@@ -31,7 +31,6 @@ struct bench_store {
         cmd::create_workflow_owner create;
         create.workflow_host_type = bench_host;
         store->execute(handle, create);
-        store->set_default_instance_owner(handle.owner());
     }
     boost::asio::io_context ioc;
     std::unique_ptr<xml::xml_instance_store> store;
@@ -128,7 +127,7 @@ void populate(const fs::path& dir, std::size_t stored, std::size_t due) {
     const auto now = default_store_clock()->now();
     const auto data = encode_bag(property_bag{{"counter", instance_value(std::int64_t{1})}}, encoding::none);
     for (std::size_t i = 0; i < stored; ++i) {
-        detail::instance_record r;
+        extension::instance_record r;
         r.id = random_uuid();
         r.initialized = true;
         r.workflow_host_type = bench_host;

@@ -3,7 +3,7 @@
 // reaches the records unless the whole command succeeds, which gives the embedded stores the
 // all-or-nothing behaviour the SQL store gets from a database transaction.
 
-#include <durable/detail/command_engine.hpp>
+#include <durable/extension/command_engine.hpp>
 
 #include "engine_transaction.hpp"
 #include "saturating_time.hpp"
@@ -12,7 +12,10 @@
 #include <limits>
 #include <set>
 
-namespace durable::detail {
+namespace durable::extension {
+
+using detail::saturating_add;
+
 namespace {
 
 /// A failed command: the code, with the diagnostics already filled in by the thrower.
@@ -588,4 +591,4 @@ error_code run_engine_command(record_store& records, const store_options& option
     }
 }
 
-}  // namespace durable::detail
+}  // namespace durable::extension

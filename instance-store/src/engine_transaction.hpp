@@ -4,11 +4,11 @@
 // read; commit() hands all writes to the store in one go, and a command that fails commits
 // nothing.
 
-#include <durable/detail/record_store.hpp>
+#include <durable/extension/record_store.hpp>
 
 #include <utility>
 
-namespace durable::detail {
+namespace durable::extension {
 
 class engine_transaction {
 public:
@@ -63,4 +63,4 @@ private:
     decltype(change_set::keys) keys_read_;
 };
 
-}  // namespace durable::detail
+}  // namespace durable::extension

@@ -65,7 +65,7 @@ void release_handle(handle_state& hs) {
         hs.lock_version = -1;
     }
     if (!owner || !owner->valid) return;
-    if (auto core = hs.core.lock(); core && core->store != nullptr) core->schedule_unlock(std::move(owner), *instance, version);
+    if (auto core = hs.core.lock(); core && !core->shut) core->schedule_unlock(std::move(owner), *instance, version);
 }
 
 }  // namespace detail

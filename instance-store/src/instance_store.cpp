@@ -10,6 +10,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <thread>
+#include <variant>
 #include <unistd.h>
 
 namespace durable {
@@ -32,8 +33,12 @@ store_options completed_options(store_options options) {
 /// One async_execute: prepare, run (retrying a locked load per policy), bind, complete.
 class execute_op : public std::enable_shared_from_this<execute_op> {
 public:
+    /// An execute completes with the view; a create-owner with the owner it made.
+    using handler_type =
+        std::variant<asio::any_completion_handler<execute_signature>, asio::any_completion_handler<owner_signature>>;
+
     execute_op(std::shared_ptr<detail::store_core> core, std::shared_ptr<detail::handle_state> hs, diagnostics* diag_out,
-               asio::any_completion_handler<execute_signature> handler)
+               handler_type handler)
         : core_(std::move(core)), hs_(std::move(hs)), diag_out_(diag_out), handler_(std::move(handler)),
           retry_timer_(core_->strand), started_(std::chrono::steady_clock::now()) {}
 
@@ -42,7 +47,7 @@ public:
         diagnostics diag;
         if (!core_->prepare(*hs_, std::move(cmd), request_, diag, ec)) return finish(ec, {}, std::move(diag));
         prepared_ = true;
-        auto slot = asio::get_associated_cancellation_slot(handler_);
+        auto slot = std::visit([](auto& h) { return asio::get_associated_cancellation_slot(h); }, handler_);
         if (slot.is_connected()) {
             slot.assign([weak = weak_from_this()](asio::cancellation_type type) {
                 if (auto self = weak.lock())
@@ -102,14 +107,28 @@ private:
             hs_->last_diagnostics = diag;
         }
         if (diag_out_ != nullptr) *diag_out_ = std::move(diag);
-        asio::get_associated_cancellation_slot(handler_).clear();
-        asio::post(core_->executor, asio::append(std::move(handler_), ec, std::move(view)));
+        std::visit(
+            [&](auto& handler) {
+                asio::get_associated_cancellation_slot(handler).clear();
+                if constexpr (std::is_same_v<std::decay_t<decltype(handler)>,
+                                             asio::any_completion_handler<owner_signature>>) {
+                    instance_owner created;
+                    if (!ec) {
+                        std::scoped_lock lock(hs_->mutex);
+                        created = detail::store_core::owner_of(hs_->owner);
+                    }
+                    asio::post(core_->executor, asio::append(std::move(handler), ec, std::move(created)));
+                } else {
+                    asio::post(core_->executor, asio::append(std::move(handler), ec, std::move(view)));
+                }
+            },
+            handler_);
     }
 
     std::shared_ptr<detail::store_core> core_;
     std::shared_ptr<detail::handle_state> hs_;
     diagnostics* diag_out_;
-    asio::any_completion_handler<execute_signature> handler_;
+    handler_type handler_;
     command_request request_;
     asio::steady_timer retry_timer_;
     asio::cancellation_signal store_cancel_;  // strand-only: reaches the store's wait
@@ -119,60 +138,58 @@ private:
     bool cancelled_ = false;
 };
 
+std::shared_ptr<store_backend> checked(std::shared_ptr<store_backend> backend) {
+    if (!backend) throw std::invalid_argument("instance_store: the backend must not be null");
+    return backend;
+}
+
 }  // namespace
 
-instance_store::instance_store(executor_type executor, store_options options)
-    : core_(std::make_shared<detail::store_core>(this, executor, completed_options(std::move(options)))) {}
-
-instance_store::~instance_store() { shut_down(); }
-
-void instance_store::shut_down() noexcept {
-    if (core_->shut) return;
-    // Timers and waiters live on the strand; the store is destroyed from its executor or after
-    // the io_context stopped (see Object lifetimes), so no handler runs concurrently.
-    core_->shut_down();
+instance_store::instance_store(executor_type executor, store_options options, std::shared_ptr<store_backend> backend)
+    : core_(std::make_shared<detail::store_core>(executor, completed_options(std::move(options)),
+                                                 checked(std::move(backend)))) {
+    core_->backend->attach({core_->executor, &core_->options, store_events(core_)});
 }
+
+instance_store::~instance_store() { core_->shut_down(); }
 
 instance_store::executor_type instance_store::get_executor() const noexcept { return core_->executor; }
 const store_options& instance_store::options() const noexcept { return core_->options; }
 
-instance_handle instance_store::create_instance_handle() { return create_instance_handle(default_instance_owner()); }
+instance_owner instance_store::owner() const {
+    std::scoped_lock lock(core_->mutex);
+    return instance_owner(core_->owner);
+}
 
-instance_handle instance_store::create_instance_handle(const instance_owner& owner) {
+instance_handle instance_store::create_instance_handle() { return create_instance_handle(owner()); }
+
+instance_handle instance_store::create_instance_handle(const instance_owner& for_owner) {
     auto hs = std::make_shared<detail::handle_state>(core_);
-    hs->owner = owner.state_;
+    hs->owner = for_owner.state_;
     return instance_handle(std::move(hs));
 }
 
 instance_handle instance_store::create_instance_handle(const uuid& instance_id) {
-    return create_instance_handle(default_instance_owner(), instance_id);
+    return create_instance_handle(owner(), instance_id);
 }
 
-instance_handle instance_store::create_instance_handle(const instance_owner& owner, const uuid& instance_id) {
+instance_handle instance_store::create_instance_handle(const instance_owner& for_owner, const uuid& instance_id) {
     if (instance_id == nil_uuid) throw std::invalid_argument("create_instance_handle: the instance id must not be nil");
-    auto handle = create_instance_handle(owner);
+    auto handle = create_instance_handle(for_owner);
     handle.state_->instance_id = instance_id;
     return handle;
 }
 
-void instance_store::set_default_instance_owner(instance_owner owner) {
-    std::scoped_lock lock(core_->mutex);
-    core_->default_owner = std::move(owner);
+instance_owner instance_store::create_owner(commands::create_workflow_owner cmd) {
+    auto handle = create_instance_handle(instance_owner{});
+    execute(handle, std::move(cmd));
+    return handle.owner();
 }
 
-instance_owner instance_store::default_instance_owner() const {
-    std::scoped_lock lock(core_->mutex);
-    return core_->default_owner;
-}
-
-void instance_store::async_run_command(command_request request,
-                                       asio::any_completion_handler<void(error_code, command_outcome)> handler) {
-    asio::post(core_->executor, [core = core_, request = std::move(request), handler = std::move(handler)]() mutable {
-        command_outcome outcome;
-        error_code ec = asio::error::operation_aborted;
-        if (core->store != nullptr) ec = core->store->run_command(request, outcome);
-        asio::post(core->executor, asio::append(std::move(handler), ec, std::move(outcome)));
-    });
+void instance_store::initiate_create_owner(commands::create_workflow_owner cmd, diagnostics* diag,
+                                           asio::any_completion_handler<owner_signature> handler) {
+    auto handle = create_instance_handle(instance_owner{});
+    std::make_shared<execute_op>(core_, handle.state_, diag, std::move(handler))->start(std::move(cmd));
 }
 
 void instance_store::initiate_execute(instance_handle handle, commands::command cmd, diagnostics* diag,
@@ -185,14 +202,19 @@ void instance_store::initiate_execute(instance_handle handle, commands::command 
     std::make_shared<execute_op>(core_, handle.state_, diag, std::move(handler))->start(std::move(cmd));
 }
 
-void instance_store::initiate_wait_for_events(instance_handle handle,
+void instance_store::initiate_wait_for_events(instance_handle handle, diagnostics* diag,
                                               asio::any_completion_handler<events_signature> handler) {
-    std::shared_ptr<detail::owner_state> owner;
+    std::shared_ptr<detail::owner_state> waiting_owner;
     if (handle.state_) {
         std::scoped_lock lock(handle.state_->mutex);
-        owner = handle.state_->owner;
+        waiting_owner = handle.state_->owner;
     }
-    if (!owner) {
+    if (!waiting_owner) {
+        if (diag != nullptr) {
+            diag->clear();
+            diag->command = "wait_for_events";
+            diag->message = handle.state_ ? "the handle is not bound to an owner" : "empty instance_handle";
+        }
         asio::post(core_->executor, asio::append(std::move(handler), make_error_code(errc::invalid_handle),
                                                  std::vector<persistence_event>{}));
         return;
@@ -200,7 +222,7 @@ void instance_store::initiate_wait_for_events(instance_handle handle,
     // The slot is connected now, at initiation, so a cancellation emitted right away is never
     // lost: it reaches the strand after the registration, or marks the waiter before it.
     auto slot = asio::get_associated_cancellation_slot(handler);
-    auto w = std::make_shared<detail::store_core::waiter>(std::move(handler));
+    auto w = std::make_shared<detail::store_core::waiter>(std::move(handler), diag);
     if (slot.is_connected()) {
         slot.assign([weak_core = std::weak_ptr<detail::store_core>(core_),
                      weak_waiter = std::weak_ptr<detail::store_core::waiter>(w)](asio::cancellation_type) {
@@ -209,7 +231,9 @@ void instance_store::initiate_wait_for_events(instance_handle handle,
             if (core && waiting) asio::post(core->strand, [core, waiting] { core->cancel_waiter(waiting); });
         });
     }
-    asio::post(core_->strand, [core = core_, w = std::move(w), owner]() mutable { core->add_waiter(std::move(w), owner); });
+    asio::post(core_->strand, [core = core_, w = std::move(w), waiting_owner]() mutable {
+        core->add_waiter(std::move(w), waiting_owner);
+    });
 }
 
 instance_view instance_store::execute_sync(instance_handle handle, commands::command cmd) {
@@ -241,7 +265,7 @@ instance_view instance_store::execute_sync(instance_handle handle, commands::com
     command_outcome outcome;
     for (int attempt = 1;; ++attempt) {
         outcome = command_outcome{};
-        ec = run_command(request, outcome);
+        ec = core_->shut ? error_code(asio::error::operation_aborted) : core_->backend->run_command(request, outcome);
         const auto delay = core_->locked_retry_delay(request.command, ec, attempt, std::chrono::steady_clock::now() - started);
         if (!delay) break;
         std::this_thread::sleep_for(*delay);

@@ -1,6 +1,6 @@
-#include <durable/detail/record_index.hpp>
+#include <durable/internal/record_index.hpp>
 
-namespace durable::detail {
+namespace durable::extension {
 
 void record_index::update_instance(const uuid& id, const instance_record* record) {
     if (auto it = instances_.find(id); it != instances_.end()) {
@@ -63,4 +63,4 @@ std::vector<std::pair<name, std::int64_t>> record_index::due_runnable_by_host_ty
     return {counts.begin(), counts.end()};
 }
 
-}  // namespace durable::detail
+}  // namespace durable::extension

@@ -1,8 +1,8 @@
-#include <durable/detail/records.hpp>
+#include <durable/extension/records.hpp>
 
 #include <algorithm>
 
-namespace durable::detail {
+namespace durable::extension {
 
 bool runnable_filter::matches(const std::optional<name>& host_type,
                               const std::optional<workflow_identity>& identity) const {
@@ -23,4 +23,4 @@ bool runnable_filter::matches(const std::optional<name>& host_type,
     return false;
 }
 
-}  // namespace durable::detail
+}  // namespace durable::extension

@@ -11,34 +11,60 @@
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/post.hpp>
 
+#include <cstdio>
+#include <cstdlib>
 #include <random>
 
 namespace durable::detail {
 
-store_core::store_core(instance_store* s, asio::any_io_executor ex, store_options opts)
-    : store(s), executor(ex), strand(asio::make_strand(ex)), options(std::move(opts)), renew_timer(strand),
+store_core::store_core(asio::any_io_executor ex, store_options opts, std::shared_ptr<store_backend> b)
+    : executor(ex), strand(asio::make_strand(ex)), options(std::move(opts)), backend(std::move(b)), renew_timer(strand),
       detect_timer(strand) {}
 
 void store_core::async_run(command_request request,
                            asio::any_completion_handler<void(error_code, command_outcome)> handler) {
-    if (store == nullptr) {
-        asio::post(executor, asio::append(std::move(handler), error_code(asio::error::operation_aborted), command_outcome{}));
+    if (shut) {
+        command_outcome outcome;
+        outcome.diag.message = "the store was shut down before the command ran";
+        asio::post(executor, asio::append(std::move(handler), error_code(asio::error::operation_aborted), std::move(outcome)));
         return;
     }
-    store->async_run_command(std::move(request), std::move(handler));
+    backend->async_run_command(std::move(request), std::move(handler));
+}
+
+void store_core::check_outcome(const command_request& request, error_code& ec, command_outcome& outcome) const {
+    auto broken = check_command_outcome(request, ec, outcome);
+    if (broken.empty()) return;
+    broken = "the store backend broke the command-result contract (store_backend.hpp): " + broken;
+#ifndef NDEBUG
+    std::fprintf(stderr, "durable: %s\n", broken.c_str());
+    std::abort();
+#else
+    // A bug in the backend; what it did is unknown, so the caller must not take it as done.
+    ec = errc::store_unavailable;
+    outcome.view = instance_view{};
+    outcome.diag.message = std::move(broken);
+#endif
+}
+
+bool store_core::is_store_owner(const std::shared_ptr<owner_state>& candidate) {
+    std::scoped_lock lock(mutex);
+    return candidate && owner == candidate;
 }
 
 void store_core::run_internal(const std::shared_ptr<owner_state>& for_owner, commands::command cmd,
                               run_callback callback) {
-    if (shut || store == nullptr) return;
+    if (shut) return;
     command_request request;
     request.command = std::move(cmd);
     request.owner_id = for_owner->id;
-    async_run(std::move(request),
-                             asio::bind_executor(strand, [self = shared_from_this(), callback = std::move(callback)](
-                                                             error_code ec, command_outcome outcome) {
-                                 if (!self->shut) callback(ec, std::move(outcome));
-                             }));
+    // Internal commands carry no instance data: the copy kept for the contract check is small.
+    async_run(request, asio::bind_executor(strand, [self = shared_from_this(), request,
+                                                    callback = std::move(callback)](error_code ec, command_outcome outcome) {
+                  if (self->shut) return;
+                  self->check_outcome(request, ec, outcome);
+                  callback(ec, std::move(outcome));
+              }));
 }
 
 // ---- handle bookkeeping -------------------------------------------------------------------
@@ -104,6 +130,7 @@ bool binds_instance(const commands::command& cmd) {
 
 instance_view store_core::complete(handle_state& hs, const command_request& request, error_code& ec,
                                    command_outcome& outcome) {
+    check_outcome(request, ec, outcome);
     std::shared_ptr<owner_state> lost_owner;
     std::shared_ptr<owner_state> created_owner;
     bool runnable_empty = false;
@@ -237,7 +264,7 @@ void store_core::schedule_unlock(std::shared_ptr<owner_state> for_owner, uuid in
 void store_core::owner_created(std::shared_ptr<owner_state> created) {
     if (shut) return;
     signalled.clear();
-    detecting = false;
+    stop_detection();
     if (!options.run_background_tasks) return;
     schedule_renewal();
     if (created->host_type || created->activation_service) start_detection();
@@ -245,22 +272,15 @@ void store_core::owner_created(std::shared_ptr<owner_state> created) {
 
 void store_core::owner_gone(const std::shared_ptr<owner_state>& gone, errc why) {
     gone->valid = false;
-    {
-        std::scoped_lock lock(mutex);
-        if (owner != gone) return;
-    }
+    if (!is_store_owner(gone)) return;
     renew_timer.cancel();
-    detect_timer.cancel();
-    detecting = false;
+    stop_detection();
     signalled.clear();
-    complete_all_waiters(why, {});
+    complete_all_waiters(why, {}, "the store's owner was lost (deleted, or its lease expired); create a new owner");
 }
 
 void store_core::runnable_search_came_up_empty(const std::shared_ptr<owner_state>& searcher) {
-    {
-        std::scoped_lock lock(mutex);
-        if (shut || owner != searcher || !searcher->valid) return;
-    }
+    if (shut || !is_store_owner(searcher) || !searcher->valid) return;
     reset(persistence_event::has_runnable_workflow);
     if (options.run_background_tasks) start_detection();
 }
@@ -276,6 +296,7 @@ void store_core::schedule_renewal() {
         }
         if (ec || self->shut || !current || !current->valid) return;
         self->run_internal(current, commands::extend_lock{}, [self, current](error_code renew_ec, command_outcome) {
+            if (!self->is_store_owner(current)) return;  // replaced while the renewal was out
             if (renew_ec == condition::owner_invalid) {
                 self->owner_gone(current, static_cast<errc>(renew_ec.value()));
                 return;
@@ -288,16 +309,40 @@ void store_core::schedule_renewal() {
     });
 }
 
+// Runnable detection. One detect command is out at a time; between commands a timer waits for
+// the next period (or the owner's earliest runnable time, if sooner). A push from the backend
+// ends that wait at once, or, while a command is out, makes its result be checked again at once.
+
 void store_core::start_detection() {
-    if (detecting) return;
-    detecting = true;
+    if (detection_state != detection::off) return;
+    detect_once();
+}
+
+void store_core::stop_detection() {
+    detection_state = detection::off;
+    wake_while_running = false;
+    ++detection_round;
+    detect_timer.cancel();
+}
+
+void store_core::wake_detection() {
+    if (shut || detection_state == detection::off) return;
+    if (detection_state == detection::running) {
+        wake_while_running = true;
+        return;
+    }
+    ++detection_round;  // the armed timer's handler, even if already queued, does nothing
+    detect_timer.cancel();
     detect_once();
 }
 
 void store_core::arm_detection(std::chrono::steady_clock::duration delay) {
+    if (wake_while_running) delay = std::chrono::steady_clock::duration::zero();
+    wake_while_running = false;
+    detection_state = detection::waiting;
     detect_timer.expires_after(delay);
-    detect_timer.async_wait([self = shared_from_this()](error_code ec) {
-        if (ec || self->shut) return;
+    detect_timer.async_wait([self = shared_from_this(), round = ++detection_round](error_code ec) {
+        if (ec || self->shut || round != self->detection_round) return;
         self->detect_once();
     });
 }
@@ -309,15 +354,17 @@ void store_core::detect_once() {
         current = owner;
     }
     if (shut || !current || !current->valid) {
-        detecting = false;
+        detection_state = detection::off;
         return;
     }
+    detection_state = detection::running;
     const auto period = saturating_cast<std::chrono::steady_clock::duration>(options.runnable_instances_detection_period);
     if (current->activation_service) {
         run_internal(current, commands::query_activatable_workflows{}, [this, current, period](error_code ec, command_outcome out) {
+            if (!is_store_owner(current) || detection_state != detection::running) return;
             if (!ec && !out.view.activatable_workflows.empty()) {
                 signal(persistence_event::has_activatable_workflow);
-                detecting = false;
+                detection_state = detection::off;
                 return;
             }
             reset(persistence_event::has_activatable_workflow);
@@ -326,6 +373,7 @@ void store_core::detect_once() {
         return;
     }
     run_internal(current, commands::detect_runnable_instances{}, [this, current, period](error_code ec, command_outcome out) {
+        if (!is_store_owner(current) || detection_state != detection::running) return;
         if (ec) {
             if (ec == condition::owner_invalid) {
                 owner_gone(current, static_cast<errc>(ec.value()));
@@ -335,15 +383,15 @@ void store_core::detect_once() {
             return;
         }
         const auto& next = out.view.next_runnable_time;
-        if (next && out.view.store_time && *next <= *out.view.store_time) {
+        if (next && *next <= *out.view.store_time) {
             // Signal and stop polling until a try-load finds nothing (the original's rhythm).
             signal(persistence_event::has_runnable_workflow);
-            detecting = false;
+            detection_state = detection::off;
             return;
         }
         reset(persistence_event::has_runnable_workflow);
         auto delay = period;
-        if (next && out.view.store_time)
+        if (next)
             delay = std::min(delay, saturating_cast<std::chrono::steady_clock::duration>(
                                         saturating_difference(*next, *out.view.store_time)));
         arm_detection(delay);
@@ -358,12 +406,14 @@ void store_core::signal(persistence_event e) {
 void store_core::reset(persistence_event e) { signalled.erase(e); }
 
 void store_core::add_waiter(std::shared_ptr<waiter> w, std::shared_ptr<owner_state> waiting_owner) {
-    if (shut || w->cancelled) return complete_waiter(*w, asio::error::operation_aborted, {});
-    if (!waiting_owner->valid) return complete_waiter(*w, errc::owner_lease_expired, {});
-    {
-        std::scoped_lock lock(mutex);
-        if (owner != waiting_owner) return complete_waiter(*w, errc::invalid_handle, {});
-    }
+    if (shut) return complete_waiter(*w, asio::error::operation_aborted, {}, "the store was shut down");
+    if (w->cancelled) return complete_waiter(*w, asio::error::operation_aborted, {}, "cancelled");
+    if (!waiting_owner->valid)
+        return complete_waiter(*w, errc::owner_lease_expired, {},
+                               "owner " + to_string(waiting_owner->id) + " was lost (deleted, or its lease expired)");
+    if (!is_store_owner(waiting_owner))
+        return complete_waiter(*w, errc::invalid_handle, {},
+                               "the handle's owner " + to_string(waiting_owner->id) + " is not this store's owner");
     if (!signalled.empty()) return complete_waiter(*w, {}, {signalled.begin(), signalled.end()});
     waiters.push_back(std::move(w));
 }
@@ -373,28 +423,49 @@ void store_core::cancel_waiter(const std::shared_ptr<waiter>& w) {
     w->cancelled = true;      // if not registered yet, add_waiter completes it
     if (auto it = std::find(waiters.begin(), waiters.end(), w); it != waiters.end()) {
         waiters.erase(it);
-        complete_waiter(*w, asio::error::operation_aborted, {});
+        complete_waiter(*w, asio::error::operation_aborted, {}, "cancelled");
     }
 }
 
-void store_core::complete_waiter(waiter& w, error_code ec, std::vector<persistence_event> events) {
+void store_core::complete_waiter(waiter& w, error_code ec, std::vector<persistence_event> events, std::string_view why) {
+    if (w.diag != nullptr) {
+        w.diag->clear();
+        if (ec) {
+            w.diag->command = "wait_for_events";
+            w.diag->message = why;
+        }
+    }
     auto handler = std::move(w.handler);
     asio::get_associated_cancellation_slot(handler).clear();
     asio::post(executor, asio::append(std::move(handler), ec, std::move(events)));
 }
 
-void store_core::complete_all_waiters(error_code ec, const std::vector<persistence_event>& events) {
+void store_core::complete_all_waiters(error_code ec, const std::vector<persistence_event>& events, std::string_view why) {
     auto pending = std::move(waiters);
     waiters.clear();
-    for (auto& w : pending) complete_waiter(*w, ec, events);
+    for (auto& w : pending) complete_waiter(*w, ec, events, why);
 }
 
 void store_core::shut_down() {
-    store = nullptr;
-    shut = true;
-    renew_timer.cancel();
-    detect_timer.cancel();
-    complete_all_waiters(asio::error::operation_aborted, {});
+    if (shut.exchange(true)) return;
+    backend->shut_down();
+    // Timers and waiters belong to the strand, which may be running a handler on another
+    // thread right now: they are ended there. If the io_context has stopped for good, the
+    // posted work is destroyed with it, and with it the last references to this core.
+    asio::post(strand, [self = shared_from_this()] {
+        self->renew_timer.cancel();
+        self->stop_detection();
+        self->complete_all_waiters(asio::error::operation_aborted, {}, "the store was shut down");
+    });
 }
 
 }  // namespace durable::detail
+
+namespace durable {
+
+void store_events::runnable_may_be_due() const {
+    if (auto core = core_.lock(); core && !core->shut)
+        asio::post(core->strand, [core] { core->wake_detection(); });
+}
+
+}  // namespace durable

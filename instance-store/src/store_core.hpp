@@ -1,7 +1,7 @@
 #pragma once
-// Internal state behind instance_store, instance_handle and instance_owner. Shared-owned so that
-// background timers and pending operations can outlive a store safely: once the store is shut
-// down, they see `store == nullptr` and finish without touching it.
+// Internal state behind instance_store, instance_handle and instance_owner. Shared-owned with the
+// backend it owns, so that background timers and pending operations can outlive the facade
+// safely: once it is shut down, they finish without starting anything new.
 
 #include <durable/instance_store.hpp>
 
@@ -15,6 +15,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <string_view>
 
 namespace durable::detail {
 
@@ -56,11 +57,11 @@ struct handle_state : std::enable_shared_from_this<handle_state> {
 void release_handle(handle_state& hs);
 
 struct store_core : std::enable_shared_from_this<store_core> {
-    store_core(instance_store* s, asio::any_io_executor ex, store_options opts);
+    store_core(asio::any_io_executor ex, store_options opts, std::shared_ptr<store_backend> b);
 
     using run_callback = std::function<void(error_code, command_outcome)>;
 
-    /// Forwards to the store's provider; fails with operation_aborted once shut down.
+    /// Forwards to the backend; fails with operation_aborted once shut down.
     void async_run(command_request request, asio::any_completion_handler<void(error_code, command_outcome)> handler);
 
     /// Runs an internal command for `owner` through the store; the callback runs on the strand.
@@ -72,6 +73,9 @@ struct store_core : std::enable_shared_from_this<store_core> {
     bool prepare(handle_state& hs, commands::command&& cmd, command_request& request, diagnostics& diag,
                  error_code& ec);
     instance_view complete(handle_state& hs, const command_request& request, error_code& ec, command_outcome& outcome);
+    /// When the backend broke the command-result contract: debug builds abort naming the rule;
+    /// release builds fail the command with store_unavailable, naming it.
+    void check_outcome(const command_request& request, error_code& ec, command_outcome& outcome) const;
     std::optional<std::chrono::milliseconds> locked_retry_delay(const commands::command& cmd, error_code ec, int attempt,
                                                                 std::chrono::steady_clock::duration elapsed);
     void schedule_unlock(std::shared_ptr<owner_state> owner, uuid instance_id, std::int64_t version, int attempt = 0);
@@ -83,36 +87,52 @@ struct store_core : std::enable_shared_from_this<store_core> {
     void schedule_renewal();
     void start_detection();
     void detect_once();
+    void stop_detection();
     void arm_detection(std::chrono::steady_clock::duration delay);
+    /// The backend's push (store_events::runnable_may_be_due): detect now instead of waiting.
+    void wake_detection();
     void signal(persistence_event e);
     void reset(persistence_event e);
     /// One async_wait_for_events. Shared with its cancellation slot, which may fire before the
     /// waiter is registered on the strand; `cancelled` then makes the registration complete it.
     struct waiter {
-        explicit waiter(asio::any_completion_handler<events_signature> h) : handler(std::move(h)) {}
+        waiter(asio::any_completion_handler<events_signature> h, diagnostics* d) : handler(std::move(h)), diag(d) {}
         asio::any_completion_handler<events_signature> handler;  // empty once completed
+        diagnostics* diag;                                        // explains a failure, if set
         bool cancelled = false;                                   // strand-only
     };
     void add_waiter(std::shared_ptr<waiter> w, std::shared_ptr<owner_state> owner);
     void cancel_waiter(const std::shared_ptr<waiter>& w);
-    void complete_waiter(waiter& w, error_code ec, std::vector<persistence_event> events);
-    void complete_all_waiters(error_code ec, const std::vector<persistence_event>& events);
+    void complete_waiter(waiter& w, error_code ec, std::vector<persistence_event> events,
+                         std::string_view why = {});
+    void complete_all_waiters(error_code ec, const std::vector<persistence_event>& events,
+                              std::string_view why = {});
+    /// The facade is going: the backend stops, background tasks end, waiters fail. Once.
     void shut_down();
 
-    instance_store* store;  // null once shut down; touched only on the strand or under mutex
-    asio::any_io_executor executor;
-    asio::strand<asio::any_io_executor> strand;
-    const store_options options;
+    /// The public face of an owner.
+    static instance_owner owner_of(std::shared_ptr<owner_state> state) { return instance_owner(std::move(state)); }
 
-    std::mutex mutex;  // guards owner and default_owner
+    /// True while `candidate` is this store's current owner.
+    bool is_store_owner(const std::shared_ptr<owner_state>& candidate);
+
+    const asio::any_io_executor executor;
+    const asio::strand<asio::any_io_executor> strand;
+    const store_options options;
+    const std::shared_ptr<store_backend> backend;  // owned; outlives every operation that uses it
+    std::atomic<bool> shut{false};
+
+    std::mutex mutex;  // guards owner
     std::shared_ptr<owner_state> owner;
-    instance_owner default_owner;
 
     // Strand-only state.
-    bool shut = false;
     asio::steady_timer renew_timer;
     asio::steady_timer detect_timer;
-    bool detecting = false;
+    /// Runnable detection: off (no owner, or has_runnable_workflow is signalled and waits for a
+    /// try-load to come up empty), running (a detect command is out), waiting (timer armed).
+    enum class detection { off, running, waiting } detection_state = detection::off;
+    bool wake_while_running = false;   // a push arrived while a detect command was out
+    std::uint64_t detection_round = 0;  // a timer whose round is past was superseded by a push
     std::set<persistence_event> signalled;
     std::list<std::shared_ptr<waiter>> waiters;
 };

@@ -42,7 +42,6 @@ asio::awaitable<void> run(durable::instance_store& store) {
     create.workflow_host_type = host_type;
     create.owner_metadata["host"] = instance_value(std::string("store-basics"));
     co_await store.async_execute(owner_handle, create, asio::use_awaitable);
-    store.set_default_instance_owner(owner_handle.owner());
     std::cout << "owner registered:   " << durable::to_string(owner_handle.owner().id()) << "\n";
 
     // 2. Start an instance: save its first state with a correlation key, and keep the lock.

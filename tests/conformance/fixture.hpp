@@ -67,7 +67,6 @@ struct store_fixture : test::io_context_fixture {
         create.owner_metadata = std::move(metadata);
         auto handle = store.create_instance_handle(instance_owner{});  // not the (maybe lost) default
         run(store, handle, std::move(create)).require_ok();
-        store.set_default_instance_owner(handle.owner());
         return handle.owner();
     }
 

@@ -148,7 +148,6 @@ BOOST_AUTO_TEST_CASE(identity_filters) {
         create.filter = filter;
         create.definition_identities = std::move(identities);
         run(host, handle, create).require_ok();
-        host.set_default_instance_owner(handle.owner());
         auto picked = host.create_instance_handle();
         auto r = run(host, picked, cmd::try_load_runnable_workflow{});
         r.require_ok();
@@ -179,7 +178,6 @@ BOOST_AUTO_TEST_CASE(identity_filter_any_and_exact) {
         create.filter = filter;
         if (filter == identity_filter::exact) create.definition_identities = {v3};
         run(host, handle, create).require_ok();
-        host.set_default_instance_owner(handle.owner());
         BOOST_TEST(run(host, host.create_instance_handle(), cmd::try_load_runnable_workflow{}).require_ok().view.is_bound_to_instance());
     }
 }
@@ -197,7 +195,6 @@ BOOST_AUTO_TEST_CASE(activatable_host_types_without_a_live_owner_here) {
     cmd::create_workflow_owner create;
     create.activation_service = true;
     run(activator, handle, create).require_ok();
-    activator.set_default_instance_owner(handle.owner());
     auto r = run(activator, activator.create_instance_handle(), cmd::query_activatable_workflows{});
     r.require_ok();
     BOOST_TEST_REQUIRE(r.view.activatable_workflows.size() == 1u);

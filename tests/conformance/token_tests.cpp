@@ -39,7 +39,6 @@ void lifecycle(store_fixture& fx, const invoker& invoke) {
     cmd::create_workflow_owner create;
     create.workflow_host_type = order_host;
     invoke(store, owner_handle, create).require_ok();
-    store.set_default_instance_owner(owner_handle.owner());
 
     const uuid id = random_uuid(), key = random_uuid();
     cmd::save_workflow save;
@@ -103,7 +102,7 @@ BOOST_AUTO_TEST_CASE(deferred) {
         return visit_command(std::move(c), [&](auto concrete) {
             test::exec_result r;
             bool done = false;
-            auto op = s.async_execute(h, std::move(concrete), r.diag);  // nothing runs yet
+            auto op = s.async_execute(h, std::move(concrete), r.diag, asio::deferred);  // nothing runs yet
             std::move(op)([&](error_code ec, instance_view v) {
                 r.ec = ec;
                 r.view = std::move(v);

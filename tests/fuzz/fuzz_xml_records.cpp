@@ -1,5 +1,5 @@
 // libFuzzer target: arbitrary bytes as the text of an XML store file, given to every record
-// parser. Bad input must be refused with detail::record_error; any other exception, a crash, a
+// parser. Bad input must be refused with extension::record_error; any other exception, a crash, a
 // leak, undefined behaviour or an allocation larger than the input can justify is a finding. A
 // record that parses must render back to text that parses to the same record (the round-trip
 // oracle).
@@ -7,7 +7,7 @@
 #include "allocation_watch.hpp"
 #include "xml_format.hpp"
 
-#include <durable/detail/record_store.hpp>
+#include <durable/extension/record_store.hpp>
 
 #include <cstdio>
 #include <cstdlib>
@@ -36,7 +36,7 @@ template <class Parse>
 auto parsed(Parse&& parse) -> std::optional<decltype(parse())> {
     try {
         return parse();
-    } catch (const detail::record_error&) {
+    } catch (const extension::record_error&) {
         return std::nullopt;
     }
 }
@@ -47,12 +47,12 @@ void require_round_trip(const char* kind, const Record& record, Render&& render,
     std::string text;
     try {
         text = render(record);
-    } catch (const detail::record_error& e) {
+    } catch (const extension::record_error& e) {
         finding(std::string("a parsed ") + kind + " does not render: " + e.what());
     }
     try {
         if (!(parse(text) == record)) finding(std::string("a parsed ") + kind + " renders to text that parses to another record:\n" + text);
-    } catch (const detail::record_error& e) {
+    } catch (const extension::record_error& e) {
         finding(std::string("a parsed ") + kind + " renders to text that does not parse: " + e.what() + "\n" + text);
     }
 }
@@ -67,9 +67,9 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string_view text(reinterpret_cast<const char*>(data), size);
 
-    std::optional<detail::owner_record> owner;
-    std::optional<detail::instance_record> instance, control_fields;
-    std::optional<detail::key_record> key;
+    std::optional<extension::owner_record> owner;
+    std::optional<extension::instance_record> instance, control_fields;
+    std::optional<extension::key_record> key;
     std::optional<int> version;
     {
         const fuzz::allocation_watch watch;

@@ -52,7 +52,7 @@ void xml_seeds(const fs::path& dir) {
     const bytes small = encode_bag({{"step", instance_value(std::int64_t{2})}}, encoding::none);
     const workflow_identity identity{"OrderFlow", "urn:example:orders", definition_version{1, 2, 3, 4}};
 
-    detail::owner_record owner;
+    extension::owner_record owner;
     owner.id = *parse_uuid("6b1f3c0e-8a52-4c31-9d0e-2f6a1c9b7e41");
     owner.lease_expires = timestamp{duration{1'795'000'060'000'000}};
     owner.created = timestamp{duration{1'795'000'000'000'000}};
@@ -62,9 +62,9 @@ void xml_seeds(const fs::path& dir) {
     owner.metadata = small;
     owner.write_only_metadata = small;
     write(dir, "owner", xml::render_owner(owner));
-    write(dir, "owner-minimal", xml::render_owner(detail::owner_record{}));
+    write(dir, "owner-minimal", xml::render_owner(extension::owner_record{}));
 
-    detail::instance_record instance;
+    extension::instance_record instance;
     instance.id = *parse_uuid("0f8fad5b-d9cb-469f-a165-70867728950e");
     instance.lock_owner = owner.id;
     instance.version = 3;
@@ -87,9 +87,9 @@ void xml_seeds(const fs::path& dir) {
     instance.suspension_exception_name = "none";
     instance.last_machine_run_on = "host-1";
     write(dir, "instance", xml::render_instance(instance));
-    write(dir, "instance-minimal", xml::render_instance(detail::instance_record{}));
+    write(dir, "instance-minimal", xml::render_instance(extension::instance_record{}));
 
-    detail::key_record key;
+    extension::key_record key;
     key.id = *parse_uuid("3e4666bf-d5e5-4aa7-b8ce-cefe41c7568a");
     key.instance_id = instance.id;
     write(dir, "key-no-metadata", xml::render_key(key));

@@ -5,8 +5,8 @@
 
 #include <durable/commands/command.hpp>
 #include <durable/commands/validation.hpp>
-#include <durable/detail/command_engine.hpp>
-#include <durable/detail/record_index.hpp>
+#include <durable/extension/command_engine.hpp>
+#include <durable/internal/record_index.hpp>
 
 #include <boost/test/unit_test.hpp>
 
@@ -14,7 +14,7 @@
 #include <random>
 
 using namespace durable;
-using namespace durable::detail;
+using namespace durable::extension;
 namespace cmd = durable::commands;
 
 namespace {

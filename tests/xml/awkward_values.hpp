@@ -4,7 +4,7 @@
 // replays; the seed and iteration are in each failing check's context.
 
 #include <durable/codec.hpp>
-#include <durable/detail/records.hpp>
+#include <durable/extension/records.hpp>
 #include <durable/instance_value.hpp>
 
 #include <algorithm>
@@ -128,8 +128,8 @@ public:
 
     std::optional<timestamp> maybe_time() { return below(2) == 0 ? std::optional(time()) : std::nullopt; }
 
-    detail::owner_record owner() {
-        detail::owner_record r;
+    extension::owner_record owner() {
+        extension::owner_record r;
         r.id = random_uuid();
         r.lease_expires = time();
         r.created = time();
@@ -144,8 +144,8 @@ public:
         return r;
     }
 
-    detail::instance_record instance() {
-        detail::instance_record r;
+    extension::instance_record instance() {
+        extension::instance_record r;
         r.id = random_uuid();
         if (below(2) == 0) r.lock_owner = random_uuid();
         r.version = int64();
@@ -174,8 +174,8 @@ public:
         return r;
     }
 
-    detail::key_record key() {
-        detail::key_record r{random_uuid(), random_uuid(), below(2) == 0, std::nullopt};
+    extension::key_record key() {
+        extension::key_record r{random_uuid(), random_uuid(), below(2) == 0, std::nullopt};
         switch (below(3)) {
         case 0: break;                       // metadata not written yet
         case 1: r.metadata = bytes{}; break;  // written, and empty

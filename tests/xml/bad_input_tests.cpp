@@ -2,7 +2,7 @@
 
 #include "xml_format.hpp"  // partial reads are the record store's own
 
-#include <durable/detail/record_store.hpp>
+#include <durable/extension/record_store.hpp>
 
 using namespace durable;
 using namespace durable::xml;
@@ -182,7 +182,7 @@ BOOST_AUTO_TEST_CASE(a_record_read_without_its_data_is_never_written_back) {
     const auto control = parse_instance(read_file(file), file.string(), /*with_data=*/false);
     BOOST_TEST(control.data_omitted);
     BOOST_TEST(control.read_write_primitive.empty());
-    BOOST_CHECK_THROW(render_instance(control), detail::record_error);  // would drop the data
+    BOOST_CHECK_THROW(render_instance(control), extension::record_error);  // would drop the data
     const auto full = parse_instance(read_file(file), file.string());
     BOOST_TEST(!full.data_omitted);
     BOOST_TEST(!full.read_write_primitive.empty());

@@ -2,7 +2,7 @@
 
 #include "commit_log.hpp"
 
-#include <durable/detail/record_store.hpp>
+#include <durable/extension/record_store.hpp>
 
 #include <boost/test/unit_test.hpp>
 

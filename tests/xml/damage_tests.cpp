@@ -148,10 +148,10 @@ BOOST_AUTO_TEST_CASE(damaged_owner_files_do_not_stop_recovery_or_queries) {
         odd->execute(odd->create_instance_handle(), create);
     }
     auto damaged_store = open(options);
-    const auto damaged_owner = owner_file(dir, damaged_store->default_instance_owner().id());
+    const auto damaged_owner = owner_file(dir, damaged_store->owner().id());
     write_file(damaged_owner, "not xml at all");
     const auto copied_owner = owner_file(dir, random_uuid());
-    fs::copy_file(owner_file(dir, crashed->default_instance_owner().id()), copied_owner);
+    fs::copy_file(owner_file(dir, crashed->owner().id()), copied_owner);
 
     clock->advance(options.lease_duration() + std::chrono::seconds{1});  // every owner above is now expired
     auto survivor = open(options);

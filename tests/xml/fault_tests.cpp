@@ -5,7 +5,7 @@
 
 #include "xml_record_store.hpp"  // the cache-versus-failure window is the record store's own
 
-#include <durable/detail/record_store.hpp>
+#include <durable/extension/record_store.hpp>
 
 #include <condition_variable>
 #include <future>
@@ -18,13 +18,14 @@ using namespace durable::xml::test;
 namespace {
 /// Fails the n-th time `step` is reached for a file under `subdir`, once.
 struct fault_plan {
-    std::string step;
+    testing::write_step step;
     std::string subdir;
     bool armed = false;
-    void operator()(std::string_view s, const fs::path& file) {
+    void operator()(testing::write_step s, const fs::path& file) {
         if (armed && s == step && file.string().find("/" + subdir) != std::string::npos) {
             armed = false;
-            throw detail::record_error(errc::store_unavailable, "injected failure at " + std::string(s) + " of " + file.string());
+            throw extension::record_error(errc::store_unavailable,
+                                          std::string("injected failure at ") + to_string(s) + " of " + file.string());
         }
     }
 };
@@ -33,12 +34,11 @@ struct fault_plan {
 BOOST_FIXTURE_TEST_SUITE(faults, xml_fixture)
 
 BOOST_AUTO_TEST_CASE(a_failed_single_file_save_changes_nothing) {
-    for (const char* step : {"write", "fsync", "rename", "sync-directory"}) {
-        BOOST_TEST_CONTEXT(step) {
+    using testing::write_step;
+    for (const write_step step : {write_step::write, write_step::fsync, write_step::rename, write_step::sync_directory}) {
+        BOOST_TEST_CONTEXT(to_string(step)) {
             auto plan = std::make_shared<fault_plan>(fault_plan{step, "instances"});
-            xml_store_settings settings;
-            settings.fault_injection = [plan](std::string_view s, const fs::path& f) { (*plan)(s, f); };
-            auto store = open({}, settings);
+            auto store = open({}, {}, [plan](write_step s, const fs::path& f) { (*plan)(s, f); });
             const uuid id = random_uuid();
             auto h = store->create_instance_handle(id);
             store->execute(h, save_counter(1, false));
@@ -47,9 +47,10 @@ BOOST_AUTO_TEST_CASE(a_failed_single_file_save_changes_nothing) {
             diagnostics diag;
             store->execute(h, save_counter(2, false), ec, diag);
             // Once the new file is renamed into place, a failure leaves the commit in doubt.
-            const errc expected = std::string_view(step) == "sync-directory" ? errc::commit_in_doubt : errc::store_unavailable;
+            const errc expected = step == write_step::sync_directory ? errc::commit_in_doubt : errc::store_unavailable;
             BOOST_TEST((ec == expected), ec.message());
-            BOOST_TEST(diag.message.find("injected failure at " + std::string(step)) != std::string::npos, diag.message);
+            BOOST_TEST(diag.message.find(std::string("injected failure at ") + to_string(step)) != std::string::npos,
+                       diag.message);
             BOOST_TEST(h.is_valid(), "an I/O failure does not doom the handle");
             // sync-directory fails after the rename: the new file may be in place. Anything
             // earlier must leave the acknowledged value.
@@ -71,12 +72,11 @@ struct two_file_save {
     diagnostics diag;
 };
 
-two_file_save save_two_files_with_fault(xml_fixture& fx, std::unique_ptr<xml_instance_store>& store, const char* step,
+two_file_save save_two_files_with_fault(xml_fixture& fx, std::unique_ptr<xml_instance_store>& store,
+                                        testing::write_step step,
                                         const char* subdir) {
     auto plan = std::make_shared<fault_plan>(fault_plan{step, subdir});
-    xml_store_settings settings;
-    settings.fault_injection = [plan](std::string_view s, const fs::path& f) { (*plan)(s, f); };
-    store = fx.open({}, settings);
+    store = fx.open({}, {}, [plan](testing::write_step s, const fs::path& f) { (*plan)(s, f); });
     two_file_save result;
     cmd::save_workflow save = save_counter(7);
     save.instance_keys_to_associate[result.key] = {};
@@ -88,7 +88,7 @@ two_file_save save_two_files_with_fault(xml_fixture& fx, std::unique_ptr<xml_ins
 
 BOOST_AUTO_TEST_CASE(a_journalled_commit_interrupted_after_the_journal_is_completed_later) {
     std::unique_ptr<xml_instance_store> store;
-    const auto r = save_two_files_with_fault(*this, store, "rename", "keys");
+    const auto r = save_two_files_with_fault(*this, store, testing::write_step::rename, "keys");
     BOOST_TEST((r.ec == errc::commit_in_doubt), r.ec.message() << ": " << r.diag.message);
     BOOST_TEST(journal_files() == 1u);
 
@@ -113,7 +113,7 @@ BOOST_AUTO_TEST_CASE(a_journalled_commit_interrupted_after_the_journal_is_comple
 
 BOOST_AUTO_TEST_CASE(a_commit_that_fails_before_its_journal_leaves_nothing) {
     std::unique_ptr<xml_instance_store> store;
-    const auto r = save_two_files_with_fault(*this, store, "fsync", "keys");
+    const auto r = save_two_files_with_fault(*this, store, testing::write_step::fsync, "keys");
     BOOST_TEST((r.ec == errc::store_unavailable), r.ec.message());
     error_code ec;
     diagnostics diag;
@@ -129,14 +129,14 @@ BOOST_AUTO_TEST_CASE(a_read_waiting_on_a_commit_that_fails_sees_the_file_not_the
     std::mutex m;
     std::condition_variable cv;
     bool armed = false, reached = false, release = false;
-    auto hook = [&](std::string_view step, const fs::path& file) {
-        if (step != "fsync" || file.string().find("/instances/") == std::string::npos) return;
+    auto hook = [&](testing::write_step step, const fs::path& file) {
+        if (step != testing::write_step::fsync || file.string().find("/instances/") == std::string::npos) return;
         std::unique_lock lock(m);
         if (!armed) return;
         reached = true;
         cv.notify_all();
         cv.wait(lock, [&] { return release; });
-        throw detail::record_error(errc::store_unavailable, "injected failure at fsync");
+        throw extension::record_error(errc::store_unavailable, "injected failure at fsync");
     };
     fs::create_directories(dir);
     record_store_settings settings;
@@ -144,20 +144,20 @@ BOOST_AUTO_TEST_CASE(a_read_waiting_on_a_commit_that_fails_sees_the_file_not_the
     settings.hook = hook;
     xml_record_store records(dir, settings);
     // Decides a commit of `r` under the guard, as the engine does; returns its second phase.
-    const auto decide = [&records](const detail::instance_record& r) {
-        detail::change_set changes;
+    const auto decide = [&records](const extension::instance_record& r) {
+        extension::change_set changes;
         changes.instances[r.id] = r;
         auto guard = records.lock_exclusive({});
         return records.commit(std::move(changes));
     };
 
-    detail::instance_record v1;
+    extension::instance_record v1;
     v1.id = random_uuid();
     v1.version = 1;
     v1.execution_status = "durable";
     decide(v1)();
 
-    detail::instance_record v2 = v1;
+    extension::instance_record v2 = v1;
     v2.version = 2;
     v2.execution_status = "never durable";
     auto failing = decide(v2);
@@ -182,7 +182,7 @@ BOOST_AUTO_TEST_CASE(a_read_waiting_on_a_commit_that_fails_sees_the_file_not_the
         armed = false;
     }
     cv.notify_all();
-    BOOST_CHECK_THROW(commit_result.get(), detail::record_error);
+    BOOST_CHECK_THROW(commit_result.get(), extension::record_error);
     const auto seen = read_result.get();
     BOOST_REQUIRE(seen);
     BOOST_TEST(seen->version == 1);

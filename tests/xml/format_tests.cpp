@@ -6,7 +6,7 @@
 #include "xml_text_writer.hpp"
 
 #include <durable/codec.hpp>
-#include <durable/detail/record_store.hpp>
+#include <durable/extension/record_store.hpp>
 
 #include <boost/test/unit_test.hpp>
 
@@ -69,15 +69,15 @@ template <class Parse>
 error_code parse_error(Parse parse, std::string& message) {
     try {
         parse();
-    } catch (const detail::record_error& e) {
+    } catch (const extension::record_error& e) {
         message = e.what();
         return e.code();
     }
     return {};
 }
 
-detail::instance_record sample_instance() {
-    detail::instance_record r;
+extension::instance_record sample_instance() {
+    extension::instance_record r;
     r.id = random_uuid();
     r.lock_owner = random_uuid();
     r.version = 42;
@@ -240,7 +240,7 @@ BOOST_AUTO_TEST_CASE(records_render_and_parse_back_unchanged) {
     BOOST_TEST((parse_instance(render_instance(instance), "instance.xml") == instance));
     BOOST_TEST(expat_error(render_instance(instance)) == "");
 
-    detail::owner_record owner;
+    extension::owner_record owner;
     owner.id = random_uuid();
     owner.lease_expires = timestamp{duration{123}};
     owner.created = timestamp{duration{-123}};
@@ -253,7 +253,7 @@ BOOST_AUTO_TEST_CASE(records_render_and_parse_back_unchanged) {
     BOOST_TEST((parse_owner(render_owner(owner), "owner.xml") == owner));
     BOOST_TEST(expat_error(render_owner(owner)) == "");
 
-    detail::key_record key{random_uuid(), random_uuid(), false, bytes{}};
+    extension::key_record key{random_uuid(), random_uuid(), false, bytes{}};
     BOOST_TEST((parse_key(render_key(key), "key.xml") == key));  // written, and empty
     key.metadata.reset();
     BOOST_TEST((parse_key(render_key(key), "key.xml") == key));  // not written yet
@@ -273,7 +273,7 @@ BOOST_AUTO_TEST_CASE(names_keep_their_two_parts) {
     };
     for (const auto& n : names) {
         BOOST_TEST_CONTEXT("name " << n.to_string()) {
-            detail::instance_record r = sample_instance();
+            extension::instance_record r = sample_instance();
             r.workflow_host_type = n;
             property_bag data{{"value", instance_value(n)}};
             if (!n.local.empty()) data[n] = instance_value(std::int64_t{1});  // property names are never empty
@@ -282,13 +282,13 @@ BOOST_AUTO_TEST_CASE(names_keep_their_two_parts) {
             BOOST_TEST(expat_error(text) == "");
             BOOST_TEST((parse_instance(text, "instance.xml") == r));
 
-            detail::owner_record owner;
+            extension::owner_record owner;
             owner.workflow_host_type = n;
             BOOST_TEST((parse_owner(render_owner(owner), "owner.xml") == owner));
         }
     }
     // What a person reads: the two parts apart, the namespace left out when empty.
-    detail::instance_record r = sample_instance();
+    extension::instance_record r = sample_instance();
     r.workflow_host_type = name{"urn:h", "Host"};
     r.read_write_primitive = encode_bag({{{"urn:p", "step"}, instance_value(name{"urn:v", "Next"})}}, encoding::none);
     const auto text = render_instance(r);
@@ -299,7 +299,7 @@ BOOST_AUTO_TEST_CASE(names_keep_their_two_parts) {
 BOOST_AUTO_TEST_CASE(strings_xml_cannot_carry_are_written_as_base64) {
     for (const auto& [label, bad] : not_xml_text) {
         BOOST_TEST_CONTEXT(label) {
-            detail::owner_record owner;
+            extension::owner_record owner;
             owner.machine_name = bad;
             owner.identities = {workflow_identity{bad, bad, std::nullopt}};
             owner.metadata = one_value(opaque{bad, bytes{1, 2}});
@@ -312,7 +312,7 @@ BOOST_AUTO_TEST_CASE(strings_xml_cannot_carry_are_written_as_base64) {
             BOOST_TEST(owner_text.find(" machine=") == std::string::npos);
             BOOST_TEST(attribute_text(owner_text, "content-type-base64") == encoded);
 
-            detail::instance_record r = sample_instance();
+            extension::instance_record r = sample_instance();
             r.execution_status = r.blocking_bookmarks = r.suspension_reason = r.suspension_exception_name =
                 r.last_machine_run_on = bad;
             r.read_write_primitive = one_value(bad);
@@ -323,7 +323,7 @@ BOOST_AUTO_TEST_CASE(strings_xml_cannot_carry_are_written_as_base64) {
         }
     }
     // One form or the other, never both; and base64 that is base64.
-    const auto text = render_owner(detail::owner_record{});
+    const auto text = render_owner(extension::owner_record{});
     std::string message;
     const auto both = std::regex_replace(text, std::regex("machine=\"\""), "machine=\"\" machine-base64=\"\"");
     BOOST_TEST((parse_error([&] { parse_owner(both, "owner.xml"); }, message) == errc::corrupt_data));
@@ -343,7 +343,7 @@ BOOST_AUTO_TEST_CASE(doubles_come_back_bit_for_bit) {
     };
     for (const double d : doubles) {
         BOOST_TEST_CONTEXT("bits " << std::hex << std::bit_cast<std::uint64_t>(d)) {
-            detail::instance_record r = sample_instance();
+            extension::instance_record r = sample_instance();
             r.read_write_primitive = one_value(d);  // compared as bytes: bit for bit
             const auto text = render_instance(r);
             BOOST_TEST(expat_error(text) == "");
@@ -351,7 +351,7 @@ BOOST_AUTO_TEST_CASE(doubles_come_back_bit_for_bit) {
             BOOST_TEST((text.find(" bits=") != std::string::npos) == std::isnan(d));
         }
     }
-    detail::instance_record r = sample_instance();
+    extension::instance_record r = sample_instance();
     r.read_write_primitive = one_value(0.5);
     BOOST_TEST(render_instance(r).find(R"(kind="double">0.5<)") != std::string::npos);
     r.read_write_primitive = one_value(std::bit_cast<double>(std::uint64_t{0xfff80000deadbeef}));
@@ -379,7 +379,7 @@ BOOST_AUTO_TEST_CASE(timestamps_at_the_limits_have_readable_text) {
     };
     for (const auto& [micros, utc] : cases) {
         BOOST_TEST_CONTEXT(micros) {
-            detail::instance_record r = sample_instance();
+            extension::instance_record r = sample_instance();
             r.creation_time = timestamp{duration{micros}};
             r.pending_timer = r.creation_time;
             r.read_write_primitive = one_value(r.creation_time);

@@ -71,7 +71,6 @@ observed run(const scenario& s, const opener& open) {
     owner.definition_identities = {s.identity};
     auto a_owner = a->create_instance_handle();
     a->execute(a_owner, owner);
-    a->set_default_instance_owner(a_owner.owner());
 
     cmd::save_workflow save;
     save.instance_data = s.data;
@@ -108,7 +107,6 @@ observed run(const scenario& s, const opener& open) {
     second.workflow_host_type = s.host_type;
     second.definition_identities = {s.identity};
     b->execute(b_owner, second);
-    b->set_default_instance_owner(b_owner.owner());
 
     observed seen;
     if (s.keys.empty())

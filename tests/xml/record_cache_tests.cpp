@@ -10,7 +10,7 @@ using namespace durable::xml;
 BOOST_AUTO_TEST_SUITE(record_cache_behaviour)
 
 BOOST_AUTO_TEST_CASE(the_least_recently_used_record_goes_first) {
-    lru_records<detail::key_record> keys(2);
+    lru_records<extension::key_record> keys(2);
     const uuid a = random_uuid(), b = random_uuid(), c = random_uuid();
     keys.put(a, {a, random_uuid(), true, std::nullopt});
     keys.put(b, {b, random_uuid(), true, std::nullopt});
@@ -29,13 +29,13 @@ BOOST_AUTO_TEST_CASE(the_least_recently_used_record_goes_first) {
     keys.clear();
     BOOST_TEST(keys.size() == 0u);
 
-    lru_records<detail::key_record> off(0);
+    lru_records<extension::key_record> off(0);
     off.put(a, {a, random_uuid(), true, std::nullopt});
     BOOST_TEST(!off.find(a).has_value());
 }
 
 BOOST_AUTO_TEST_CASE(the_control_part_leaves_the_data_out_and_in_place) {
-    detail::instance_record full;
+    extension::instance_record full;
     full.id = random_uuid();
     full.version = 3;
     full.read_write_primitive = bytes(1000, 1);

@@ -1,6 +1,7 @@
 #pragma once
 #include <durable/commands/command.hpp>
 #include <durable/store_error.hpp>
+#include <durable/xml/testing.hpp>
 #include <durable/xml_instance_store.hpp>
 
 #include <boost/asio/io_context.hpp>
@@ -28,21 +29,26 @@ struct xml_fixture {
         fs::remove_all(dir, ec);
     }
 
-    /// A store over `directory` with a fresh owner as its default; background tasks off.
+    /// A store over `directory` with a fresh owner, to which its handles bind; background tasks
+    /// off. A fault hook, when given, is called before each step of every durable write.
     static std::unique_ptr<xml_instance_store> open_with_owner(boost::asio::io_context& context, const fs::path& directory,
-                                                               store_options options = {}, xml_store_settings settings = {}) {
+                                                               store_options options = {}, xml_store_settings settings = {},
+                                                               testing::fault_hook hook = {}) {
         options.run_background_tasks = false;
-        auto store = std::make_unique<xml_instance_store>(context.get_executor(), directory, std::move(options), std::move(settings));
+        auto store = hook ? testing::seam::open(context.get_executor(), directory, std::move(options), std::move(settings),
+                                                std::move(hook))
+                          : std::make_unique<xml_instance_store>(context.get_executor(), directory, std::move(options),
+                                                                 std::move(settings));
         auto handle = store->create_instance_handle();
         cmd::create_workflow_owner create;
         create.workflow_host_type = name{"urn:durable:test", "XmlHost"};
         store->execute(handle, create);
-        store->set_default_instance_owner(handle.owner());
         return store;
     }
 
-    std::unique_ptr<xml_instance_store> open(store_options options = {}, xml_store_settings settings = {}) {
-        return open_with_owner(ioc, dir, std::move(options), std::move(settings));
+    std::unique_ptr<xml_instance_store> open(store_options options = {}, xml_store_settings settings = {},
+                                             testing::fault_hook hook = {}) {
+        return open_with_owner(ioc, dir, std::move(options), std::move(settings), std::move(hook));
     }
 
     /// Commit journals in the store directory (present only while a commit is being applied).

@@ -1,6 +1,6 @@
 #include "commit_log.hpp"
 
-#include <durable/detail/record_store.hpp>
+#include <durable/extension/record_store.hpp>
 
 #include <cerrno>
 #include <cstring>
@@ -39,7 +39,7 @@ std::optional<commit_log::header> commit_log::read_header() const {
     std::uint8_t raw[header_bytes];
     const auto n = ::pread(fd_, raw, sizeof raw, 0);
     if (n < 0)
-        throw detail::record_error(errc::store_unavailable, "cannot read " + path_.string() + ": " + std::strerror(errno));
+        throw extension::record_error(errc::store_unavailable, "cannot read " + path_.string() + ": " + std::strerror(errno));
     if (static_cast<std::uint64_t>(n) != header_bytes || std::memcmp(raw, magic, sizeof magic) != 0 ||
         get<std::uint32_t>(raw + 4) != layout_version)
         return std::nullopt;
@@ -51,7 +51,7 @@ std::optional<commit_log::header> commit_log::read_header() const {
 void commit_log::write_at(std::uint64_t offset, const std::vector<std::uint8_t>& bytes) {
     const auto n = ::pwrite(fd_, bytes.data(), bytes.size(), static_cast<off_t>(offset));
     if (n < 0 || static_cast<std::size_t>(n) != bytes.size())
-        throw detail::record_error(errc::store_unavailable,
+        throw extension::record_error(errc::store_unavailable,
                                    "cannot update " + path_.string() + ": " + (n < 0 ? std::strerror(errno) : "short write"));
 }
 

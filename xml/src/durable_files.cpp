@@ -1,6 +1,6 @@
 #include "durable_files.hpp"
 
-#include <durable/detail/record_store.hpp>
+#include <durable/extension/record_store.hpp>
 
 #include <cerrno>
 #include <dirent.h>
@@ -14,11 +14,11 @@ namespace durable::xml {
 namespace {
 
 [[noreturn]] void io_failure(const std::string& what, const std::filesystem::path& file, int err) {
-    throw detail::record_error(errc::store_unavailable, what + " " + file.string() + ": " + std::strerror(err));
+    throw extension::record_error(errc::store_unavailable, what + " " + file.string() + ": " + std::strerror(err));
 }
 
 [[noreturn]] void not_a_record_file(const std::filesystem::path& file, const char* what) {
-    throw detail::record_error(errc::corrupt_data, file.string() + " is " + what +
+    throw extension::record_error(errc::corrupt_data, file.string() + " is " + what +
                                                        "; the store keeps only regular files in its directories and "
                                                        "never follows links out of them");
 }
@@ -63,7 +63,7 @@ open_directory durable_files::open_subdirectory(const open_directory& root, std:
     unique_fd fd(::openat(root.fd.get(), std::string(leaf).c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (fd.get() < 0) {
         if (errno == ELOOP || errno == ENOTDIR)
-            throw detail::record_error(errc::store_unavailable,
+            throw extension::record_error(errc::store_unavailable,
                                        path.string() + " is not a directory of the store (a symbolic link or a file); "
                                                        "the store keeps its records only in real subdirectories");
         io_failure("cannot open directory", path, errno);
@@ -86,7 +86,7 @@ temp_file durable_files::write_temp(const open_directory& dir, std::string_view 
     int fd = -1;
     for (int attempt = 0; fd < 0; ++attempt) {
         temp.leaf = std::string(target_leaf) + "." + random_hex() + std::string(temp_suffix);
-        step("write", dir, temp.leaf);
+        step(write_step::write, dir, temp.leaf);
         fd = ::openat(dir.fd.get(), temp.leaf.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
         if (fd < 0 && (errno != EEXIST || attempt == 8)) io_failure("cannot create", dir.file(temp.leaf), errno);
     }
@@ -109,19 +109,19 @@ temp_file durable_files::write_temp(const open_directory& dir, std::string_view 
 }
 
 void durable_files::sync(const open_directory& dir, const temp_file& file) const {
-    step("fsync", dir, file.leaf);
+    step(write_step::fsync, dir, file.leaf);
     if (::fsync(file.fd.get()) != 0) io_failure("cannot fsync", dir.file(file.leaf), errno);
 }
 
 void durable_files::rename(const open_directory& dir, std::string_view from_leaf, std::string_view to_leaf) const {
-    step("rename", dir, to_leaf);
+    step(write_step::rename, dir, to_leaf);
     // renameat replaces a link at the target rather than following it.
     if (::renameat(dir.fd.get(), std::string(from_leaf).c_str(), dir.fd.get(), std::string(to_leaf).c_str()) != 0)
         io_failure("cannot rename " + dir.file(from_leaf).string() + " to", dir.file(to_leaf), errno);
 }
 
 void durable_files::remove(const open_directory& dir, std::string_view leaf) const {
-    step("remove", dir, leaf);
+    step(write_step::remove, dir, leaf);
     if (::unlinkat(dir.fd.get(), std::string(leaf).c_str(), 0) != 0 && errno != ENOENT)
         io_failure("cannot remove", dir.file(leaf), errno);
 }
@@ -131,7 +131,7 @@ void durable_files::discard(const open_directory& dir, std::string_view leaf) no
 }
 
 void durable_files::sync_directory(const open_directory& dir) const {
-    step("sync-directory", dir, {});
+    step(write_step::sync_directory, dir, {});
     if (::fsync(dir.fd.get()) != 0) io_failure("cannot fsync directory", dir.path, errno);
 }
 

@@ -6,12 +6,14 @@
 // goes through that directory's descriptor (openat, renameat, unlinkat), so no path is ever
 // resolved through a symbolic link planted in the store: temp files are created with O_EXCL and
 // O_NOFOLLOW under unpredictable names, records are read with O_NOFOLLOW and must be regular
-// files, and the subdirectories must be real directories. Failures throw detail::record_error
+// files, and the subdirectories must be real directories. Failures throw extension::record_error
 // naming the file: store_unavailable for I/O errors, corrupt_data for a record file that is a
 // symbolic link or not a regular file. A failed replace removes its temp file and leaves the
 // target as it was.
 
 #include <filesystem>
+#include <durable/xml/testing.hpp>
+
 #include <functional>
 #include <optional>
 #include <string>
@@ -21,7 +23,8 @@
 
 namespace durable::xml {
 
-using fault_hook = std::function<void(std::string_view step, const std::filesystem::path& file)>;
+using testing::fault_hook;
+using testing::write_step;
 
 /// An owned file descriptor.
 class unique_fd {
@@ -93,8 +96,8 @@ public:
     static bool is_temp_name(std::string_view leaf, std::string_view* target = nullptr);
 
 private:
-    void step(std::string_view name, const open_directory& dir, std::string_view leaf) const {
-        if (hook_) hook_(name, dir.file(leaf));
+    void step(write_step what, const open_directory& dir, std::string_view leaf) const {
+        if (hook_) hook_(what, dir.file(leaf));
     }
     fault_hook hook_;
 };

@@ -4,7 +4,7 @@
 // another process has committed (the generation in store.lock moved), and drops the entries of
 // a commit that failed before they became durable.
 
-#include <durable/detail/records.hpp>
+#include <durable/extension/records.hpp>
 
 #include <boost/container_hash/hash.hpp>
 
@@ -71,21 +71,21 @@ struct record_cache {
 
     /// The part of an instance record that is cached: everything but the four data blobs,
     /// which are moved aside for the copy (so they are not copied) and then put back.
-    static detail::instance_record control_part(detail::instance_record& full) {
+    static extension::instance_record control_part(extension::instance_record& full) {
         bytes* const data[] = {&full.read_write_primitive, &full.read_write_complex, &full.write_only_primitive,
                                &full.write_only_complex};
         // Move construction leaves each source empty (move assignment need not).
         bytes aside[4] = {std::move(*data[0]), std::move(*data[1]), std::move(*data[2]), std::move(*data[3])};
-        detail::instance_record control = full;
+        extension::instance_record control = full;
         for (int i = 0; i < 4; ++i) *data[i] = std::move(aside[i]);
         control.data_omitted = true;
         return control;
     }
 
     /// What the cache keeps of a record: all of it, except an instance's data.
-    static detail::owner_record cached_form(const detail::owner_record& r) { return r; }
-    static detail::key_record cached_form(const detail::key_record& r) { return r; }
-    static detail::instance_record cached_form(detail::instance_record& r) { return control_part(r); }
+    static extension::owner_record cached_form(const extension::owner_record& r) { return r; }
+    static extension::key_record cached_form(const extension::key_record& r) { return r; }
+    static extension::instance_record cached_form(extension::instance_record& r) { return control_part(r); }
 
     void clear() {
         owners.clear();
@@ -93,9 +93,9 @@ struct record_cache {
         keys.clear();
     }
 
-    lru_records<detail::owner_record> owners;
-    lru_records<detail::instance_record> instances;
-    lru_records<detail::key_record> keys;
+    lru_records<extension::owner_record> owners;
+    lru_records<extension::instance_record> instances;
+    lru_records<extension::key_record> keys;
 };
 
 }  // namespace durable::xml

@@ -27,7 +27,7 @@
 #include "xml_text_writer.hpp"
 
 #include <durable/codec.hpp>
-#include <durable/detail/record_store.hpp>
+#include <durable/extension/record_store.hpp>
 
 #include <pugixml.hpp>
 
@@ -38,7 +38,7 @@
 namespace durable::xml {
 namespace {
 
-using detail::record_error;
+using extension::record_error;
 constexpr const char* xmlns = "urn:durable:xml-store:2";
 
 // ---- scalar text forms -----------------------------------------------------------------
@@ -436,7 +436,7 @@ workflow_identity parse_identity(const pugi::xml_node& node, const std::string& 
 
 }  // namespace
 
-std::string render_owner(const detail::owner_record& r) {
+std::string render_owner(const extension::owner_record& r) {
     auto w = new_document("owner", r.metadata.size() + r.write_only_metadata.size());
     w.attribute("id", to_string(r.id));
     time_attributes(w, "lease-expires", r.lease_expires);
@@ -452,10 +452,10 @@ std::string render_owner(const detail::owner_record& r) {
     return finish_document(w);
 }
 
-detail::owner_record parse_owner(std::string_view text, const std::string& file) {
+extension::owner_record parse_owner(std::string_view text, const std::string& file) {
     pugi::xml_document doc;
     auto root = load_root(doc, text, "owner", file);
-    detail::owner_record r;
+    extension::owner_record r;
     r.id = uuid_attribute(root, "id", file);
     r.lease_expires = time_attribute(root, "lease-expires", file);
     r.created = time_attribute(root, "created", file);
@@ -472,7 +472,7 @@ detail::owner_record parse_owner(std::string_view text, const std::string& file)
     return r;
 }
 
-std::string render_instance(const detail::instance_record& r) {
+std::string render_instance(const extension::instance_record& r) {
     if (r.data_omitted)  // writing it would drop the instance's data
         throw record_error(errc::store_unavailable, "internal error: instance " + to_string(r.id) +
                                                         " was read without its data and not given new data");
@@ -511,10 +511,10 @@ std::string render_instance(const detail::instance_record& r) {
     return finish_document(w);
 }
 
-detail::instance_record parse_instance(std::string_view text, const std::string& file, bool with_data) {
+extension::instance_record parse_instance(std::string_view text, const std::string& file, bool with_data) {
     pugi::xml_document doc;
     auto root = load_root(doc, text, "instance", file);
-    detail::instance_record r;
+    extension::instance_record r;
     r.id = uuid_attribute(root, "id", file);
     r.version = int_attribute(root, "version", file);
     r.lock_owner = optional_uuid(root, "lock-owner", file);
@@ -559,7 +559,7 @@ detail::instance_record parse_instance(std::string_view text, const std::string&
     return r;
 }
 
-std::string render_key(const detail::key_record& r) {
+std::string render_key(const extension::key_record& r) {
     auto w = new_document("key", r.metadata ? r.metadata->size() : 0);
     w.attribute("id", to_string(r.id));
     w.attribute("instance", to_string(r.instance_id));
@@ -575,10 +575,10 @@ std::string render_key(const detail::key_record& r) {
     return finish_document(w);
 }
 
-detail::key_record parse_key(std::string_view text, const std::string& file) {
+extension::key_record parse_key(std::string_view text, const std::string& file) {
     pugi::xml_document doc;
     auto root = load_root(doc, text, "key", file);
-    detail::key_record r;
+    extension::key_record r;
     r.id = uuid_attribute(root, "id", file);
     r.instance_id = uuid_attribute(root, "instance", file);
     const std::string state = required_attribute(root, "state", file);

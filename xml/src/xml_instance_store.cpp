@@ -2,7 +2,9 @@
 
 #include "xml_record_store.hpp"
 
-#include <durable/detail/command_engine.hpp>
+#include <durable/xml/testing.hpp>
+
+#include <durable/extension/command_engine.hpp>
 #include <durable/store_error.hpp>
 
 #include <boost/asio/append.hpp>
@@ -25,22 +27,58 @@ store_options without_compression(store_options options) {
 }
 }  // namespace
 
-struct xml_instance_store::impl {
-    impl(std::filesystem::path directory, const xml_store_settings& settings, const store_options& options)
-        : records(open(std::move(directory), settings, options)), pool(std::max(1u, settings.io_threads)) {}
+/// Runs commands on the record store, off the io_context: blocking file I/O runs on a pool.
+class xml_instance_store::backend final : public store_backend {
+public:
+    backend(std::filesystem::path directory, const xml_store_settings& settings, testing::fault_hook hook)
+        : records_(open(std::move(directory), settings, std::move(hook), this)), pool_(std::max(1u, settings.io_threads)) {}
 
+    ~backend() override { pool_.join(); }
+
+    const std::filesystem::path& directory() const noexcept { return records_.directory(); }
+
+    error_code run_command(const command_request& request, command_outcome& outcome) override {
+        return extension::run_engine_command(records_, options(), request, outcome);
+    }
+
+    void async_run_command(command_request request,
+                           asio::any_completion_handler<void(error_code, command_outcome)> handler) override {
+        // Cancellation reaches the wait for the directory's lock, the only wait of a command that
+        // can be long (another process may hold the lock); once a command holds it, it runs to
+        // the end.
+        auto stop = std::make_shared<std::stop_source>();
+        if (auto slot = asio::get_associated_cancellation_slot(handler); slot.is_connected())
+            slot.assign([stop](asio::cancellation_type) { stop->request_stop(); });
+        // The tracked executor keeps the io_context running while the command is on the pool.
+        auto work = asio::prefer(context().executor, asio::execution::outstanding_work.tracked);
+        // `this` outlives the handler: the store's core, which owns this backend, is kept alive by it.
+        asio::post(pool_, [this, work = std::move(work), stop, request = std::move(request),
+                           handler = std::move(handler)]() mutable {
+            command_outcome outcome;
+            error_code ec = asio::error::operation_aborted;
+            if (is_shut_down())
+                outcome.diag.message = "the store was shut down before the command ran";
+            else
+                ec = extension::run_engine_command(records_, options(), request, outcome, stop->get_token());
+            asio::post(work, asio::append(std::move(handler), ec, std::move(outcome)));
+        });
+    }
+
+private:
     static xml_record_store open(std::filesystem::path directory, const xml_store_settings& settings,
-                                 const store_options& options) {
+                                 testing::fault_hook hook, const backend* self) {
         record_store_settings record_settings;
         record_settings.create_if_missing = settings.create_if_missing;
         record_settings.cached_records = settings.cached_records;
         record_settings.lock_timeout = settings.lock_timeout;
-        // The options live in the store's core, which outlives these records.
-        record_settings.report_damage = [&options](const damaged_record& damage) { report_damaged_record(options, damage); };
-        record_settings.hook = settings.fault_injection;
+        // Damage is found only while commands run, after the facade attached its options.
+        record_settings.report_damage = [self](const damaged_record& damage) {
+            report_damaged_record(self->options(), damage);
+        };
+        record_settings.hook = std::move(hook);
         try {
             return xml_record_store(std::move(directory), std::move(record_settings));
-        } catch (const detail::record_error& e) {
+        } catch (const extension::record_error& e) {
             diagnostics diag;
             diag.command = "open";
             diag.message = e.what();
@@ -48,41 +86,37 @@ struct xml_instance_store::impl {
         }
     }
 
-    xml_record_store records;
-    asio::thread_pool pool;  // blocking file I/O never runs on the io_context's threads
+    xml_record_store records_;
+    asio::thread_pool pool_;
 };
 
 xml_instance_store::xml_instance_store(asio::any_io_executor executor, std::filesystem::path directory,
                                        store_options options, xml_store_settings settings)
-    : instance_store(std::move(executor), without_compression(std::move(options))),
-      impl_(std::make_unique<impl>(std::move(directory), settings, this->options())) {}
+    : xml_instance_store(std::move(executor), std::make_shared<backend>(std::move(directory), settings, nullptr),
+                         std::move(options)) {}
 
-xml_instance_store::~xml_instance_store() {
-    shut_down();
-    impl_->pool.join();  // commands already running finish; their handlers see the store gone
+xml_instance_store::xml_instance_store(asio::any_io_executor executor, std::shared_ptr<backend> store_backend,
+                                       store_options options)
+    : instance_store(std::move(executor), without_compression(std::move(options)), store_backend),
+      directory_(store_backend->directory()) {}
+
+std::unique_ptr<xml_instance_store> testing::seam::open(asio::any_io_executor executor, std::filesystem::path directory,
+                                                        store_options options, xml_store_settings settings,
+                                                        fault_hook hook) {
+    auto store_backend = std::make_shared<xml_instance_store::backend>(std::move(directory), settings, std::move(hook));
+    return std::unique_ptr<xml_instance_store>(
+        new xml_instance_store(std::move(executor), std::move(store_backend), std::move(options)));
 }
 
-const std::filesystem::path& xml_instance_store::directory() const noexcept { return impl_->records.directory(); }
-
-error_code xml_instance_store::run_command(const command_request& request, command_outcome& outcome) {
-    return detail::run_engine_command(impl_->records, options(), request, outcome);
-}
-
-void xml_instance_store::async_run_command(command_request request,
-                                           asio::any_completion_handler<void(error_code, command_outcome)> handler) {
-    // Cancellation reaches the wait for the directory's lock, the only wait of a command that
-    // can be long (another process may hold the lock); once a command holds it, it runs to the end.
-    auto stop = std::make_shared<std::stop_source>();
-    if (auto slot = asio::get_associated_cancellation_slot(handler); slot.is_connected())
-        slot.assign([stop](asio::cancellation_type) { stop->request_stop(); });
-    // The tracked executor keeps the io_context running while the command is on the pool.
-    auto work = asio::prefer(get_executor(), asio::execution::outstanding_work.tracked);
-    asio::post(impl_->pool, [this, work = std::move(work), stop, request = std::move(request),
-                             handler = std::move(handler)]() mutable {
-        command_outcome outcome;
-        const error_code ec = detail::run_engine_command(impl_->records, options(), request, outcome, stop->get_token());
-        asio::post(work, asio::append(std::move(handler), ec, std::move(outcome)));
-    });
+const char* testing::to_string(write_step step) noexcept {
+    switch (step) {
+        case write_step::write: return "write";
+        case write_step::fsync: return "fsync";
+        case write_step::rename: return "rename";
+        case write_step::remove: return "remove";
+        case write_step::sync_directory: return "sync-directory";
+    }
+    return "unknown";
 }
 
 }  // namespace durable::xml

@@ -24,7 +24,7 @@
 
 namespace durable::xml {
 namespace fs = std::filesystem;
-using detail::record_error;
+using extension::record_error;
 
 namespace {
 
@@ -60,8 +60,8 @@ std::optional<record_kind> kind_named(std::string_view subdirectory) {
 
 template <class Record>
 constexpr record_kind kind_of() {
-    if constexpr (std::is_same_v<Record, detail::owner_record>) return record_kind::owner;
-    else if constexpr (std::is_same_v<Record, detail::instance_record>) return record_kind::instance;
+    if constexpr (std::is_same_v<Record, extension::owner_record>) return record_kind::owner;
+    else if constexpr (std::is_same_v<Record, extension::instance_record>) return record_kind::instance;
     else return record_kind::key;
 }
 
@@ -107,17 +107,17 @@ void for_each_change(ChangeSet& changes, Visit visit) {
 template <class Change>
 using record_of = typename std::remove_cvref_t<Change>::value_type;
 
-std::string render(const detail::owner_record& r) { return render_owner(r); }
-std::string render(const detail::instance_record& r) { return render_instance(r); }
-std::string render(const detail::key_record& r) { return render_key(r); }
+std::string render(const extension::owner_record& r) { return render_owner(r); }
+std::string render(const extension::instance_record& r) { return render_instance(r); }
+std::string render(const extension::key_record& r) { return render_key(r); }
 
-detail::owner_record parse(std::string_view text, const std::string& file, bool, detail::owner_record*) {
+extension::owner_record parse(std::string_view text, const std::string& file, bool, extension::owner_record*) {
     return parse_owner(text, file);
 }
-detail::instance_record parse(std::string_view text, const std::string& file, bool with_data, detail::instance_record*) {
+extension::instance_record parse(std::string_view text, const std::string& file, bool with_data, extension::instance_record*) {
     return parse_instance(text, file, with_data);
 }
-detail::key_record parse(std::string_view text, const std::string& file, bool, detail::key_record*) {
+extension::key_record parse(std::string_view text, const std::string& file, bool, extension::key_record*) {
     return parse_key(text, file);
 }
 
@@ -154,7 +154,7 @@ std::optional<long> flock_holder(int fd) {
 /// written to temp files, synced, and renamed into place (through a journal when there are
 /// several).
 struct xml_record_store::pending_commit {
-    detail::change_set changes;
+    extension::change_set changes;
     /// One per change, in for_each_change() order: listed in phase 1, temp files added in phase 2.
     struct operation {
         record_kind kind;
@@ -174,8 +174,8 @@ struct xml_record_store::pending_commit {
 
 template <class Record>
 lru_records<Record>& xml_record_store::cache_of() {
-    if constexpr (std::is_same_v<Record, detail::owner_record>) return cache_.owners;
-    else if constexpr (std::is_same_v<Record, detail::instance_record>) return cache_.instances;
+    if constexpr (std::is_same_v<Record, extension::owner_record>) return cache_.owners;
+    else if constexpr (std::is_same_v<Record, extension::instance_record>) return cache_.instances;
     else return cache_.keys;
 }
 
@@ -375,7 +375,7 @@ void xml_record_store::check_layout(bool create_if_missing) {
     keys_dir_ = durable_files::open_subdirectory(root_dir_, subdirectory_of(record_kind::key));
 }
 
-std::unique_ptr<detail::record_store::guard> xml_record_store::lock_exclusive(std::stop_token stop) {
+std::unique_ptr<extension::record_store::guard> xml_record_store::lock_exclusive(std::stop_token stop) {
     return std::make_unique<held>(*this, stop);
 }
 
@@ -434,7 +434,7 @@ void xml_record_store::forget_changed(const std::vector<record_change>& changes)
 
 void xml_record_store::index_instance_file(const uuid& id) {
     try {
-        const auto record = read_file<detail::instance_record>(id, false);  // the index needs the control part only
+        const auto record = read_file<extension::instance_record>(id, false);  // the index needs the control part only
         index_.update_instance(id, record ? &*record : nullptr);
     } catch (const record_error& e) {
         // Left out of the index, so every other instance keeps working; reading this one
@@ -543,8 +543,8 @@ void xml_record_store::remove_stray_temp_files() {
     }
 }
 
-std::optional<detail::owner_record> xml_record_store::find_owner(const uuid& id) {
-    return read_record<detail::owner_record>(id, true);
+std::optional<extension::owner_record> xml_record_store::find_owner(const uuid& id) {
+    return read_record<extension::owner_record>(id, true);
 }
 
 std::vector<uuid> xml_record_store::owner_ids() {
@@ -555,23 +555,23 @@ std::vector<uuid> xml_record_store::owner_ids() {
     return ids;
 }
 
-std::optional<detail::instance_record> xml_record_store::find_instance(const uuid& id, bool with_data) {
+std::optional<extension::instance_record> xml_record_store::find_instance(const uuid& id, bool with_data) {
     // The cache holds the control part only: enough when the caller replaces the data.
-    return read_record<detail::instance_record>(id, with_data, !with_data);
+    return read_record<extension::instance_record>(id, with_data, !with_data);
 }
 
 std::vector<uuid> xml_record_store::instances_locked_by(const uuid& owner) { return index_.instances_locked_by(owner); }
 
-std::optional<detail::key_record> xml_record_store::find_key(const uuid& id) {
-    return read_record<detail::key_record>(id, true);
+std::optional<extension::key_record> xml_record_store::find_key(const uuid& id) {
+    return read_record<extension::key_record>(id, true);
 }
 
-std::optional<uuid> xml_record_store::first_runnable(timestamp due_by, const detail::runnable_filter& filter,
+std::optional<uuid> xml_record_store::first_runnable(timestamp due_by, const extension::runnable_filter& filter,
                                                      const std::set<uuid>& passed_over) {
     return index_.first_runnable(due_by, filter, passed_over);
 }
 
-std::optional<timestamp> xml_record_store::earliest_runnable(const detail::runnable_filter& filter) {
+std::optional<timestamp> xml_record_store::earliest_runnable(const extension::runnable_filter& filter) {
     return index_.earliest_runnable(filter);
 }
 
@@ -579,7 +579,7 @@ std::vector<std::pair<name, std::int64_t>> xml_record_store::due_runnable_by_hos
     return index_.due_runnable_by_host_type(now);
 }
 
-detail::record_store::commit_completion xml_record_store::commit(detail::change_set changes) {
+extension::record_store::commit_completion xml_record_store::commit(extension::change_set changes) {
     // Phase 1, under the engine lock, is bookkeeping only: later commands see the commit in the
     // index and the cache at once, and wait for any of its files they read until it is durable.
     // Rendering and all file I/O are phase 2, so the commits of different instances render and

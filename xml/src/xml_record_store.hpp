@@ -5,8 +5,8 @@
 #include "durable_files.hpp"
 #include "record_cache.hpp"
 
-#include <durable/detail/record_index.hpp>
-#include <durable/detail/record_store.hpp>
+#include <durable/internal/record_index.hpp>
+#include <durable/extension/record_store.hpp>
 #include <durable/store_options.hpp>
 
 #include <chrono>
@@ -35,7 +35,7 @@ struct record_store_settings {
     fault_hook hook;
 };
 
-class xml_record_store final : public detail::record_store {
+class xml_record_store final : public extension::record_store {
 public:
     /// Opens the directory: checks store.xml (or creates the store in an empty directory),
     /// replays interrupted commits, removes the store's own stray temp files and builds the
@@ -46,16 +46,16 @@ public:
     const std::filesystem::path& directory() const noexcept { return root_dir_.path; }
 
     std::unique_ptr<guard> lock_exclusive(std::stop_token stop) override;
-    std::optional<detail::owner_record> find_owner(const uuid& id) override;
+    std::optional<extension::owner_record> find_owner(const uuid& id) override;
     std::vector<uuid> owner_ids() override;
-    std::optional<detail::instance_record> find_instance(const uuid& id, bool with_data) override;
+    std::optional<extension::instance_record> find_instance(const uuid& id, bool with_data) override;
     std::vector<uuid> instances_locked_by(const uuid& owner) override;
-    std::optional<detail::key_record> find_key(const uuid& id) override;
-    std::optional<uuid> first_runnable(timestamp due_by, const detail::runnable_filter& filter,
+    std::optional<extension::key_record> find_key(const uuid& id) override;
+    std::optional<uuid> first_runnable(timestamp due_by, const extension::runnable_filter& filter,
                                        const std::set<uuid>& passed_over) override;
-    std::optional<timestamp> earliest_runnable(const detail::runnable_filter& filter) override;
+    std::optional<timestamp> earliest_runnable(const extension::runnable_filter& filter) override;
     std::vector<std::pair<name, std::int64_t>> due_runnable_by_host_type(timestamp now) override;
-    commit_completion commit(detail::change_set changes) override;
+    commit_completion commit(extension::change_set changes) override;
 
 private:
     class held;
@@ -129,7 +129,7 @@ private:
 
     record_cache cache_;  // state_mutex_: read under the engine lock, corrected by failed commits
 
-    detail::record_index index_;  // engine lock
+    extension::record_index index_;  // engine lock
 };
 
 }  // namespace durable::xml

@@ -13,10 +13,12 @@ namespace durable {
 namespace detail {
 struct owner_state;
 struct handle_state;
+struct store_core;
 }  // namespace detail
 
 /// A lock owner: one registration of a store object (a host) with a lease. Cheap to copy;
-/// copies refer to the same owner. Obtained from a handle after create_workflow_owner.
+/// copies refer to the same owner. Obtained from instance_store::async_create_owner (or
+/// create_owner, owner(), or a handle's owner()).
 class instance_owner {
 public:
     instance_owner() = default;
@@ -30,6 +32,7 @@ public:
 private:
     friend class instance_store;
     friend class instance_handle;
+    friend struct detail::store_core;
     explicit instance_owner(std::shared_ptr<detail::owner_state> s) : state_(std::move(s)) {}
     std::shared_ptr<detail::owner_state> state_;
 };

@@ -37,9 +37,7 @@
 
 #include <chrono>
 #include <filesystem>
-#include <functional>
 #include <memory>
-#include <string_view>
 
 namespace durable::xml {
 
@@ -61,10 +59,11 @@ struct xml_store_settings {
     /// the file it replaces. The cache is dropped whenever another process has committed, so it
     /// never shows stale records; files edited by hand are seen only after the store reopens.
     std::size_t cached_records = 10'000;
-    /// Test hook, called before each step of a durable write ("write", "fsync", "rename",
-    /// "sync-directory", "journal"); it may throw to inject a failure there.
-    std::function<void(std::string_view step, const std::filesystem::path& file)> fault_injection;
 };
+
+namespace testing {
+struct seam;  // fault injection for the store's own tests (not installed)
+}
 
 class xml_instance_store final : public instance_store {
 public:
@@ -74,18 +73,15 @@ public:
     /// stray temp files.
     xml_instance_store(asio::any_io_executor executor, std::filesystem::path directory, store_options options = {},
                        xml_store_settings settings = {});
-    ~xml_instance_store() override;
 
-    const std::filesystem::path& directory() const noexcept;
-
-protected:
-    error_code run_command(const command_request& request, command_outcome& outcome) override;
-    void async_run_command(command_request request,
-                           asio::any_completion_handler<void(error_code, command_outcome)> handler) override;
+    const std::filesystem::path& directory() const noexcept { return directory_; }
 
 private:
-    struct impl;
-    std::unique_ptr<impl> impl_;
+    class backend;
+    friend struct testing::seam;
+    xml_instance_store(asio::any_io_executor executor, std::shared_ptr<backend> store_backend, store_options options);
+
+    std::filesystem::path directory_;
 };
 
 }  // namespace durable::xml

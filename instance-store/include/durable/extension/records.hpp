@@ -1,5 +1,5 @@
 #pragma once
-// The rows an embedded store keeps: one record per owner, instance and key. They mirror the
+// Extension API: the rows a record_store keeps: one record per owner, instance and key. They mirror the
 // SQL store's lock_owners_table, instances_table (with the runnable queue entry folded in) and
 // keys_table; bags are stored encoded, as the database stores them.
 
@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-namespace durable::detail {
+namespace durable::extension {
 
 struct owner_record {
     uuid id{};
@@ -83,4 +83,4 @@ struct runnable_filter {
                  const std::optional<workflow_identity>& identity) const;
 };
 
-}  // namespace durable::detail
+}  // namespace durable::extension

@@ -1,9 +1,13 @@
 #pragma once
-// The storage interface the command engine runs on. An embedded store (memory, XML files)
-// implements reads, an exclusive guard, and an atomic commit of a change set; the engine
-// implements the original's semantics once on top, for all of them.
+// Extension API: the storage interface the command engine runs on. A store that keeps records
+// itself (memory, XML files, a custom embedded store) implements reads, an exclusive guard and an
+// atomic commit of a change set; the engine (command_engine.hpp) implements the original's
+// semantics once on top, for all of them, and its backend (store_backend.hpp) calls
+// run_engine_command. The contract, beyond each function's comment: every read and the commit
+// run under the guard lock_exclusive returned; a commit is all or nothing, and durable once its
+// completion has run; a read never sees a change that was not committed.
 
-#include <durable/detail/records.hpp>
+#include <durable/extension/records.hpp>
 #include <durable/error.hpp>
 
 #include <functional>
@@ -17,7 +21,7 @@
 #include <utility>
 #include <vector>
 
-namespace durable::detail {
+namespace durable::extension {
 
 /// Writes of one command; nullopt erases. A change of a key always comes with a change of the
 /// instance it belongs to (whose `keys` list it updates), so a store may keep the two together.
@@ -87,4 +91,4 @@ public:
     virtual commit_completion commit(change_set changes) = 0;
 };
 
-}  // namespace durable::detail
+}  // namespace durable::extension

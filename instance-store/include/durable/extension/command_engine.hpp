@@ -1,15 +1,15 @@
 #pragma once
-// The original's command semantics (LockInstance decision table, LoadInstance operation types,
+// Extension API: the original's command semantics (LockInstance decision table, LoadInstance operation types,
 // SaveInstance, keys, runnable queue, lock recovery), written once over a record_store.
 
-#include <durable/detail/record_store.hpp>
-#include <durable/instance_store.hpp>
+#include <durable/extension/record_store.hpp>
+#include <durable/store_backend.hpp>
 #include <durable/store_clock.hpp>
 #include <durable/store_options.hpp>
 
 #include <stop_token>
 
-namespace durable::detail {
+namespace durable::extension {
 
 /// Runs one command in one exclusive, all-or-nothing transaction on `records`. Never throws
 /// for store conditions: record_error and codec failures come back as error codes. `stop`
@@ -18,4 +18,4 @@ namespace durable::detail {
 error_code run_engine_command(record_store& records, const store_options& options,
                               const command_request& request, command_outcome& outcome, std::stop_token stop = {});
 
-}  // namespace durable::detail
+}  // namespace durable::extension

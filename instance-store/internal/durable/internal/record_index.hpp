@@ -3,7 +3,7 @@
 // ordered by due time. The memory store keeps it beside its records;
 // the XML store rebuilds it from the files when it opens, so try-load never scans files.
 
-#include <durable/detail/records.hpp>
+#include <durable/extension/records.hpp>
 
 #include <map>
 #include <optional>
@@ -12,7 +12,7 @@
 #include <utility>
 #include <vector>
 
-namespace durable::detail {
+namespace durable::extension {
 
 class record_index {
 public:
@@ -39,4 +39,4 @@ private:
     std::set<std::pair<timestamp, uuid>> runnable_;
 };
 
-}  // namespace durable::detail
+}  // namespace durable::extension

@@ -54,7 +54,6 @@ BOOST_AUTO_TEST_CASE(commands_from_many_threads_on_a_multi_threaded_io_context) 
                     auto handle = store->create_instance_handle(id);
                     cmd::save_workflow save;
                     save.instance_data = counter_bag(w * 1000 + r);
-                    save.ready_to_run = r % 5 == 0;
                     store->async_execute(handle, std::move(save), with_diagnostics(asio::use_future)).get();
                     cmd::save_workflow unlock;
                     unlock.instance_data = counter_bag(w * 1000 + r + 1);
@@ -74,8 +73,17 @@ BOOST_AUTO_TEST_CASE(commands_from_many_threads_on_a_multi_threaded_io_context) 
     }
     for (auto& t : threads) t.join();
     BOOST_TEST(failures == 0);
-    BOOST_TEST(events.get() == std::vector{persistence_event::has_runnable_workflow},
-               "a ready-to-run save was detected meanwhile");
+
+    // An instance left ready to run and unlocked is detected by the background task.
+    cmd::save_workflow ready;
+    ready.instance_data = counter_bag(1);
+    ready.ready_to_run = true;
+    ready.unlock_instance = true;
+    store->async_execute(store->create_instance_handle(random_uuid()), std::move(ready), with_diagnostics(asio::use_future))
+        .get();
+    BOOST_TEST_REQUIRE((events.wait_for(std::chrono::seconds{60}) == std::future_status::ready),
+                       "runnable detection signalled the waiter");
+    BOOST_TEST((events.get() == std::vector{persistence_event::has_runnable_workflow}));
 
     // Destroyed while the io_context runs on other threads: background tasks end on their strand.
     store.reset();

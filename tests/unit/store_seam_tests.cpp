@@ -17,6 +17,7 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <optional>
 
 using namespace durable;
 namespace cmd = durable::commands;
@@ -36,19 +37,25 @@ struct waiting_backend final : store_backend {
     explicit waiting_backend(std::shared_ptr<counters> c) : seen(std::move(c)) {}
     ~waiting_backend() override { seen->destroyed = true; }
 
-    error_code run_command(const command_request&, command_outcome&) override { return errc::store_unavailable; }
+    /// Only owners are created at once (blocking), so that a store over this backend has one.
+    error_code run_command(const command_request& request, command_outcome& outcome) override {
+        if (!std::holds_alternative<cmd::create_workflow_owner>(request.command)) return errc::store_unavailable;
+        outcome.view.owner_id = random_uuid();
+        return {};
+    }
 
     void async_run_command(command_request,
                            asio::any_completion_handler<void(error_code, command_outcome)> handler) override {
         ++seen->started;
         auto slot = asio::get_associated_cancellation_slot(handler);
         BOOST_TEST_REQUIRE(slot.is_connected(), "the facade passes a cancellation slot to the backend");
-        pending = std::move(handler);
+        pending.emplace(std::move(handler));
         slot.assign([this](asio::cancellation_type) {
             ++seen->cancelled;
             command_outcome outcome;
             outcome.diag.message = "the wait was cancelled";
-            auto h = std::move(pending);
+            auto h = std::move(*pending);
+            pending.reset();
             asio::post(context().executor, [h = std::move(h), outcome = std::move(outcome)]() mutable {
                 std::move(h)(asio::error::operation_aborted, std::move(outcome));
             });
@@ -58,7 +65,7 @@ struct waiting_backend final : store_backend {
     void on_shut_down() noexcept override { ++seen->shut_downs; }
 
     std::shared_ptr<counters> seen;
-    asio::any_completion_handler<void(error_code, command_outcome)> pending;
+    std::optional<asio::any_completion_handler<void(error_code, command_outcome)>> pending;
 };
 
 store_options quiet_options() {
@@ -76,6 +83,7 @@ BOOST_AUTO_TEST_CASE(cancellation_reaches_a_backend_that_waits) {
     asio::io_context ioc;
     auto seen = std::make_shared<waiting_backend::counters>();
     instance_store store(ioc.get_executor(), quiet_options(), std::make_shared<waiting_backend>(seen));
+    store.create_owner({});
     asio::cancellation_signal cancel;
     test::exec_result result;
     bool done = false;
@@ -101,6 +109,7 @@ BOOST_AUTO_TEST_CASE(the_backend_is_shut_down_once_and_outlives_the_operation_th
     bool done = false;
     {
         instance_store store(ioc.get_executor(), quiet_options(), std::make_shared<waiting_backend>(seen));
+        store.create_owner({});
         store.async_execute(store.create_instance_handle(random_uuid()), cmd::load_workflow{},
                             asio::bind_cancellation_slot(cancel.slot(), [&](error_code ec, instance_view) {
                                 result = ec;

@@ -14,6 +14,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
 
+#include <mutex>
 #include <stop_token>
 
 namespace durable::xml {
@@ -30,8 +31,9 @@ store_options without_compression(store_options options) {
 /// Runs commands on the record store, off the io_context: blocking file I/O runs on a pool.
 class xml_instance_store::backend final : public store_backend {
 public:
-    backend(std::filesystem::path directory, const xml_store_settings& settings, testing::fault_hook hook)
-        : records_(open(std::move(directory), settings, std::move(hook), this)), pool_(std::max(1u, settings.io_threads)) {}
+    backend(std::filesystem::path directory, const store_options& options, const xml_store_settings& settings,
+            testing::fault_hook hook)
+        : records_(open(std::move(directory), options, settings, std::move(hook))), pool_(std::max(1u, settings.io_threads)) {}
 
     ~backend() override { pool_.join(); }
 
@@ -51,29 +53,46 @@ public:
             slot.assign([stop](asio::cancellation_type) { stop->request_stop(); });
         // The tracked executor keeps the io_context running while the command is on the pool.
         auto work = asio::prefer(context().executor, asio::execution::outstanding_work.tracked);
+        std::scoped_lock lock(pool_mutex_);
+        if (pool_joined_) {
+            // The pool is gone with the store: nothing would ever run the command.
+            command_outcome outcome;
+            outcome.diag.message = "the store was shut down before the command ran";
+            asio::post(work, asio::append(std::move(handler), error_code(asio::error::operation_aborted), std::move(outcome)));
+            return;
+        }
         // `this` outlives the handler: the store's core, which owns this backend, is kept alive by it.
         asio::post(pool_, [this, work = std::move(work), stop, request = std::move(request),
                            handler = std::move(handler)]() mutable {
             command_outcome outcome;
-            error_code ec = asio::error::operation_aborted;
-            if (is_shut_down())
-                outcome.diag.message = "the store was shut down before the command ran";
-            else
-                ec = extension::run_engine_command(records_, options(), request, outcome, stop->get_token());
+            const error_code ec = extension::run_engine_command(records_, options(), request, outcome, stop->get_token());
             asio::post(work, asio::append(std::move(handler), ec, std::move(outcome)));
         });
     }
 
 private:
-    static xml_record_store open(std::filesystem::path directory, const xml_store_settings& settings,
-                                 testing::fault_hook hook, const backend* self) {
+    /// Commands already on the pool finish (their completions are posted to the io_context);
+    /// commands started from now on complete with operation_aborted.
+    void on_shut_down() noexcept override {
+        {
+            std::scoped_lock lock(pool_mutex_);
+            pool_joined_ = true;
+        }
+        pool_.join();
+    }
+
+    static xml_record_store open(std::filesystem::path directory, const store_options& options,
+                                 const xml_store_settings& settings, testing::fault_hook hook) {
         record_store_settings record_settings;
         record_settings.create_if_missing = settings.create_if_missing;
         record_settings.cached_records = settings.cached_records;
         record_settings.lock_timeout = settings.lock_timeout;
-        // Damage is found only while commands run, after the facade attached its options.
-        record_settings.report_damage = [self](const damaged_record& damage) {
-            report_damaged_record(self->options(), damage);
+        // Opening may already find damage (while it rebuilds the index), before the facade
+        // exists: the handler is taken from the caller's options.
+        record_settings.report_damage = [handler = options.on_damaged_record](const damaged_record& damage) {
+            store_options reporting;
+            reporting.on_damaged_record = handler;
+            report_damaged_record(reporting, damage);
         };
         record_settings.hook = std::move(hook);
         try {
@@ -88,11 +107,13 @@ private:
 
     xml_record_store records_;
     asio::thread_pool pool_;
+    std::mutex pool_mutex_;
+    bool pool_joined_ = false;  // guarded by pool_mutex_
 };
 
 xml_instance_store::xml_instance_store(asio::any_io_executor executor, std::filesystem::path directory,
                                        store_options options, xml_store_settings settings)
-    : xml_instance_store(std::move(executor), std::make_shared<backend>(std::move(directory), settings, nullptr),
+    : xml_instance_store(std::move(executor), std::make_shared<backend>(std::move(directory), options, settings, nullptr),
                          std::move(options)) {}
 
 xml_instance_store::xml_instance_store(asio::any_io_executor executor, std::shared_ptr<backend> store_backend,
@@ -103,7 +124,8 @@ xml_instance_store::xml_instance_store(asio::any_io_executor executor, std::shar
 std::unique_ptr<xml_instance_store> testing::seam::open(asio::any_io_executor executor, std::filesystem::path directory,
                                                         store_options options, xml_store_settings settings,
                                                         fault_hook hook) {
-    auto store_backend = std::make_shared<xml_instance_store::backend>(std::move(directory), settings, std::move(hook));
+    auto store_backend =
+        std::make_shared<xml_instance_store::backend>(std::move(directory), options, settings, std::move(hook));
     return std::unique_ptr<xml_instance_store>(
         new xml_instance_store(std::move(executor), std::move(store_backend), std::move(options)));
 }

@@ -11,6 +11,9 @@ packages=(
   # tests: expat checks that every XML file is well-formed; locales gives localedef a
   # decimal-comma locale to build; libclang-rt-14-dev is libFuzzer and clang's sanitizers
   libexpat1-dev locales libclang-rt-14-dev
+  # g++'s sanitizer runtimes (ASan + UBSan; TSan for the multi-threaded conformance run);
+  # util-linux gives setarch, which runs the TSan tests without address randomisation
+  libasan8 libubsan1 libtsan2 util-linux
   # the SQL install test (tests/pg): initdb, pg_ctl, postgres, psql and pg_dump in
   # /usr/lib/postgresql/15/bin (the server package also creates the postgres user the server runs
   # as under root); iproute2 gives ss, which start_cluster.sh uses to pick a free port

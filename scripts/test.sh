@@ -2,7 +2,7 @@
 # The README's test command: installs what is missing, applies and checks the SQL scripts with
 # psql on a throwaway PostgreSQL 15 cluster (tests/pg/run_install_test.sh), builds, and runs every
 # test suite, then builds and runs the unit, conformance and XML suites again under ASan + UBSan
-# (g++), the test suites once more with clang 14, and each fuzz target for a short while
+# (g++), the conformance suites under ThreadSanitizer, the test suites once more with clang 14, and each fuzz target for a short while
 # (libFuzzer, clang 14, ASan + UBSan). DURABLE_FUZZ_SECONDS sets the fuzzing time per target
 # (default 30).
 set -euo pipefail
@@ -26,6 +26,13 @@ step "build and run the unit, conformance and XML tests under ASan + UBSan"
 cmake --preset sanitize
 cmake --build --preset sanitize --target durable_unit_tests durable_conformance_memory durable_conformance_xml durable_xml_tests
 ctest --preset sanitize -L "unit|conformance|xml"
+
+step "build and run the conformance suites under ThreadSanitizer (a multi-threaded io_context)"
+cmake --preset tsan
+cmake --build --preset tsan --target durable_conformance_memory durable_conformance_xml
+# Debian 12 kernels randomise mmap with more bits than this TSan's shadow layout allows: run
+# with address randomisation off for the test processes only.
+setarch "$(uname -m)" -R ctest --preset tsan
 
 step "build and run the test suites with clang 14 (the second compiler)"
 cmake --preset clang

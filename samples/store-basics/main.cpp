@@ -7,7 +7,6 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -36,13 +35,13 @@ const char* state_name(durable::instance_state s) {
 }
 
 asio::awaitable<void> run(durable::instance_store& store) {
-    // 1. Register this host as a lock owner.
-    auto owner_handle = store.create_instance_handle();
+    // 1. Register this host as a lock owner. Handles created from now on are bound to it. The
+    //    default completion token makes co_await throw a store_error carrying the diagnostics.
     cmd::create_workflow_owner create;
     create.workflow_host_type = host_type;
     create.owner_metadata["host"] = instance_value(std::string("store-basics"));
-    co_await store.async_execute(owner_handle, create, asio::use_awaitable);
-    std::cout << "owner registered:   " << durable::to_string(owner_handle.owner().id()) << "\n";
+    const durable::instance_owner owner = co_await store.async_create_owner(std::move(create));
+    std::cout << "owner registered:   " << durable::to_string(owner.id()) << "\n";
 
     // 2. Start an instance: save its first state with a correlation key, and keep the lock.
     const auto instance_id = durable::random_uuid();
@@ -52,26 +51,29 @@ asio::awaitable<void> run(durable::instance_store& store) {
     start.instance_data = property_bag{{"step", instance_value(std::int64_t{1})},
                                        {"status", instance_value(std::string("Idle"), durable::value_options::write_only)}};
     start.instance_keys_to_associate[order_key] = {{"order", instance_value(std::string("PO-1001"))}};
-    auto view = co_await store.async_execute(handle, start, asio::use_awaitable);
+    // Commands are taken by value: moved, the instance data is never copied.
+    auto view = co_await store.async_execute(handle, std::move(start));
     std::cout << "instance saved:     " << durable::to_string(instance_id) << " (lock version " << view.lock_version << ")\n";
 
     // 3. Unload: save and release the lock. The handle is done.
     cmd::save_workflow unload;
     unload.instance_data = property_bag{{"step", instance_value(std::int64_t{2})}};
     unload.unlock_instance = true;
-    co_await store.async_execute(handle, unload, asio::use_awaitable);
+    co_await store.async_execute(handle, std::move(unload));
     std::cout << "unloaded:           handle valid = " << std::boolalpha << handle.is_valid() << "\n";
 
     // 4. Load it again by id. Write-only values (status) never come back.
     auto by_id = store.create_instance_handle(instance_id);
-    view = co_await store.async_execute(by_id, cmd::load_workflow{}, asio::use_awaitable);
+    view = co_await store.async_execute(by_id, cmd::load_workflow{});
     std::cout << "loaded by id:       step " << step_of(view) << ", state " << state_name(view.state)
               << ", " << view.data.size() << " readable value(s)\n";
-    co_await store.async_execute(by_id, unload, asio::use_awaitable);
+    cmd::save_workflow release;
+    release.unlock_instance = true;
+    co_await store.async_execute(by_id, std::move(release));
 
     // 5. Load it by its correlation key, as a message carrying the order number would.
     auto by_key = store.create_instance_handle();
-    view = co_await store.async_execute(by_key, cmd::load_workflow_by_instance_key(order_key), asio::use_awaitable);
+    view = co_await store.async_execute(by_key, cmd::load_workflow_by_instance_key(order_key));
     std::cout << "loaded by key:      instance " << durable::to_string(*view.instance_id) << ", key metadata order = "
               << std::get<std::string>(view.keys.at(order_key).metadata.at("order").get()) << "\n";
 
@@ -80,7 +82,7 @@ asio::awaitable<void> run(durable::instance_store& store) {
     complete.instance_data = property_bag{{"step", instance_value(std::int64_t{3})}};
     complete.complete_instance = true;
     complete.unlock_instance = true;
-    view = co_await store.async_execute(by_key, complete, asio::use_awaitable);
+    view = co_await store.async_execute(by_key, std::move(complete));
     std::cout << "completed:          state " << state_name(view.state) << "\n";
 
     // 7. Loading it now says so, with a result code from the original store.
@@ -88,7 +90,7 @@ asio::awaitable<void> run(durable::instance_store& store) {
     auto [ec, ignored] = co_await store.async_execute(gone, cmd::load_workflow{}, asio::as_tuple(asio::use_awaitable));
     std::cout << "load after delete:  " << ec.message() << " (code " << ec.value() << ")\n";
 
-    co_await store.async_execute(owner_handle, cmd::delete_workflow_owner{}, asio::use_awaitable);
+    co_await store.async_execute(store.create_instance_handle(owner), cmd::delete_workflow_owner{});
     std::cout << "owner deleted\n";
 }
 

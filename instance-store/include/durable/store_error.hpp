@@ -1,5 +1,7 @@
 #pragma once
-// The exception the throwing layer (execute, use_future, coroutines) uses.
+// The exception the throwing layer uses: the blocking execute, and every asynchronous operation
+// completed through with_diagnostics, which is the default token (so `co_await` throws it) and
+// wraps others, e.g. with_diagnostics(asio::use_future).
 
 #include <durable/diagnostics.hpp>
 #include <durable/error.hpp>

@@ -25,17 +25,20 @@ inline error_code point_at(asio::posix::stream_descriptor& sd, int socket, bool 
 }
 
 /// Drives `m` until it is done, then calls done({}); a failed or cancelled wait calls done(ec)
-/// (operation_aborted when cancelled). `sd` and `m` must outlive the operation: the caller keeps
-/// them in an object its `done` keeps alive.
+/// (operation_aborted when cancelled, or when `stop` became true while a wait was out: a wait
+/// that completed just before its cancellation must not step a machine its owner let go of).
+/// `sd`, `m` and `stop` must outlive the operation: the caller keeps them in an object its
+/// `done` keeps alive.
 template <class Machine, class Done>
-void async_drive(asio::posix::stream_descriptor& sd, Machine& m, bool reassign_each_wait, Done done) {
+void async_drive(asio::posix::stream_descriptor& sd, Machine& m, bool reassign_each_wait, const bool& stop, Done done) {
+    if (stop) return done(error_code(asio::error::operation_aborted));
     const io_wait w = m.step();
     if (w == io_wait::none) return done(error_code{});
     if (auto ec = point_at(sd, m.socket(), reassign_each_wait)) return done(ec);
     sd.async_wait(w == io_wait::read ? asio::posix::stream_descriptor::wait_read : asio::posix::stream_descriptor::wait_write,
-                  [&sd, &m, reassign_each_wait, done = std::move(done)](error_code ec) mutable {
+                  [&sd, &m, reassign_each_wait, &stop, done = std::move(done)](error_code ec) mutable {
                       if (ec) return done(ec);
-                      async_drive(sd, m, reassign_each_wait, std::move(done));
+                      async_drive(sd, m, reassign_each_wait, stop, std::move(done));
                   });
 }
 

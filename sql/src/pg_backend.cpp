@@ -87,12 +87,21 @@ public:
         asio::post(strand_, [self = shared_from_this()] { self->acquire(); });
     }
 
+    /// The store is going: end at once with operation_aborted. A statement in flight is left to
+    /// finish on the server (its connection is closed, not cancelled): an unlock or save that
+    /// was sent may as well take effect.
     void shut_down() {
         asio::post(strand_, [self = shared_from_this()] {
             if (self->done_) return;
-            self->queued_ = false;
-            self->outcome_.diag.message = "the store was shut down before the command ran";
-            self->finish(asio::error::operation_aborted);
+            self->shutting_ = true;
+            self->cancelled_ = true;
+            if (self->queued_ && self->b_.leave_queue(self.get())) {
+                self->queued_ = false;
+                self->outcome_.diag.message = "the store was shut down before the command ran";
+                return self->finish(asio::error::operation_aborted);
+            }
+            self->sd_.cancel();
+            self->timer_.cancel();
         });
     }
 
@@ -114,7 +123,7 @@ private:
     void open_connection() {
         conn_ = std::make_unique<pg_connection>(b_.conninfo());
         connecting_.emplace(*conn_);
-        async_drive(sd_, *connecting_, true, [self = shared_from_this()](error_code ec) { self->on_connected(ec); });
+        async_drive(sd_, *connecting_, true, cancelled_, [self = shared_from_this()](error_code ec) { self->on_connected(ec); });
     }
 
     void on_connected(error_code ec) {
@@ -134,7 +143,7 @@ private:
         conn_ = std::move(conn);
         const auto& st = b_.statements();
         query_.emplace(*conn_, call_.which, st.names[call_.which], st.texts[call_.which], &call_.params);
-        async_drive(sd_, *query_, false, [self = shared_from_this()](error_code ec) { self->on_query(ec); });
+        async_drive(sd_, *query_, false, cancelled_, [self = shared_from_this()](error_code ec) { self->on_query(ec); });
     }
 
     void on_query(error_code ec) {
@@ -144,8 +153,21 @@ private:
         if (f == failure::none) {
             auto result = query_->take_result();
             query_.reset();
-            const error_code outcome_ec = read_outcome(request_, b_.options(), result.get(), call_, b_.held(), outcome_);
-            return finish(outcome_ec);
+            std::optional<released_lock> undo;
+            const error_code outcome_ec =
+                read_outcome(request_, b_.options(), result.get(), call_, b_.held(), outcome_, undo);
+            if (!undo) return finish(outcome_ec);
+            // Give back the lock the failed load took, then report the failure (whatever the
+            // unlock's fate: the lock would otherwise lapse with the owner's lease).
+            undo_call_ = unlock_call(request_, *undo);
+            const auto& st = b_.statements();
+            query_.emplace(*conn_, undo_call_.which, st.names[undo_call_.which], st.texts[undo_call_.which],
+                           &undo_call_.params);
+            return async_drive(sd_, *query_, false, cancelled_, [self = shared_from_this(), outcome_ec](error_code wait_ec) {
+                if (wait_ec || self->query_->failed() == failure::connection_lost) self->conn_->mark_broken();
+                self->query_.reset();
+                self->finish(outcome_ec);
+            });
         }
         const server_diagnostics server = query_->server();
         const bool sent = query_->sent();
@@ -185,12 +207,12 @@ private:
         if (done_) return;
         // The server-side statement is cancelled, not left running; the connection is dropped,
         // for its state after a cancel is not worth trusting.
-        if (query_ && query_->sent() && conn_) conn_->request_cancel();
+        if (!shutting_ && query_ && query_->sent() && conn_) conn_->request_cancel();
         query_.reset();
         connecting_.reset();
         if (conn_) drop_connection();
         outcome_.view = instance_view{};
-        outcome_.diag.message = "the command was cancelled";
+        outcome_.diag.message = shutting_ ? "the store was shut down while the command ran" : "the command was cancelled";
         if (std::holds_alternative<commands::save_workflow>(request_.command))
             outcome_.diag.message += "; the save may still have committed: reload to know";
         finish(asio::error::operation_aborted);
@@ -232,6 +254,7 @@ private:
     asio::posix::stream_descriptor sd_;
     asio::steady_timer timer_;
     command_call call_;
+    command_call undo_call_;
     command_outcome outcome_;
     std::unique_ptr<pg_connection> conn_;
     std::optional<connect_machine> connecting_;
@@ -239,6 +262,7 @@ private:
     int attempt_ = 0;
     bool in_doubt_ = false;
     bool cancelled_ = false;
+    bool shutting_ = false;
     bool queued_ = false;
     bool done_ = false;
 
@@ -306,12 +330,15 @@ void pg_backend::attached() {
 
 void pg_backend::on_shut_down() noexcept {
     if (listener_) listener_->stop();
-    std::deque<std::shared_ptr<async_command>> waiting;
+    // Every command still out ends now (queued or waiting on its socket), so nothing of this
+    // store keeps the io_context busy once it is gone.
+    std::vector<std::weak_ptr<async_command>> running;
     {
         std::scoped_lock lock(pool_mutex_);
-        waiting.swap(waiters_);
+        running.swap(running_);
     }
-    for (auto& op : waiting) op->shut_down();
+    for (auto& weak : running)
+        if (auto op = weak.lock()) op->shut_down();
 }
 
 std::unique_ptr<pg_connection> pg_backend::acquire(const std::shared_ptr<async_command>& op, bool& connect) {
@@ -424,7 +451,13 @@ attempt_verdict pg_backend::judge(const command_call& call, failure what, const 
 
 void pg_backend::async_run_command(command_request request,
                                    asio::any_completion_handler<void(error_code, command_outcome)> handler) {
-    std::make_shared<async_command>(*this, std::move(request), std::move(handler))->start();
+    auto op = std::make_shared<async_command>(*this, std::move(request), std::move(handler));
+    {
+        std::scoped_lock lock(pool_mutex_);
+        std::erase_if(running_, [](const auto& weak) { return weak.expired(); });
+        running_.push_back(op);
+    }
+    op->start();
 }
 
 // ---- the blocking execute ---------------------------------------------------------------------
@@ -476,8 +509,20 @@ error_code pg_backend::run_command(const command_request& request, command_outco
         if (q.failed() == failure::none) {
             auto result = q.take_result();
             sync_release(std::move(conn));
-            const error_code ec = read_outcome(request, options(), result.get(), call, held_, outcome);
+            std::optional<released_lock> undo;
+            const error_code ec = read_outcome(request, options(), result.get(), call, held_, outcome, undo);
             if (ec) outcome.view = instance_view{};
+            if (undo) {
+                // As in the async runner: the failed load gives back the lock it took.
+                server_diagnostics ignored;
+                if (auto again = sync_acquire(ignored)) {
+                    const command_call unlock = unlock_call(request, *undo);
+                    query_machine u(*again, unlock.which, statements_.names[unlock.which], statements_.texts[unlock.which],
+                                    &unlock.params);
+                    run_blocking(u);
+                    sync_release(std::move(again));
+                }
+            }
             return ec;
         }
         if (q.failed() == failure::server_error) {

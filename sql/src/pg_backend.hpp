@@ -69,6 +69,7 @@ private:
     std::vector<std::unique_ptr<pg_connection>> idle_;
     std::size_t open_ = 0;  ///< pool connections idle, in use or being made
     std::deque<std::shared_ptr<async_command>> waiters_;
+    std::vector<std::weak_ptr<async_command>> running_;  ///< commands out, for shut-down
 
     std::mutex sync_mutex_;
     std::vector<std::unique_ptr<pg_connection>> sync_idle_;

@@ -452,8 +452,20 @@ error_code make_call(const command_request& request, const store_options& option
     }
 }
 
+command_call unlock_call(const command_request& request, const released_lock& lock) {
+    command_call call;
+    call.which = st_unlock_instance;
+    call.retry_when_in_doubt = true;
+    call.params.add_uuid(request.owner_id.value_or(nil_uuid));
+    call.params.add_uuid(lock.instance_id);
+    call.params.add_int8(lock.version);
+    return call;
+}
+
 error_code read_outcome(const command_request& request, const store_options& options, const PGresult* result,
-                        const command_call& call, held_instances& held, command_outcome& out) {
+                        const command_call& call, held_instances& held, command_outcome& out,
+                        std::optional<released_lock>& undo) {
+    std::optional<released_lock> taken;  // a lock this call took, until the outcome is handed over
     try {
         if (PQresultStatus(result) != PGRES_TUPLES_OK || PQntuples(result) != 1 || PQnfields(result) < column_count)
             throw call_failed(errc::schema_mismatch,
@@ -467,6 +479,14 @@ error_code read_outcome(const command_request& request, const store_options& opt
         }
         auto& v = out.view;
         const auto& cmd = request.command;
+        const bool loads = std::holds_alternative<commands::load_workflow>(cmd) ||
+                           std::holds_alternative<commands::load_workflow_by_instance_key>(cmd) ||
+                           std::holds_alternative<commands::try_load_runnable_workflow>(cmd);
+        if (loads && request.lock_version < 0) {
+            const auto id = r.uuid_value(c_instance_id);
+            const auto version = r.int8(c_lock_version).value_or(-1);
+            if (id && version >= 0) taken = released_lock{*id, version};
+        }
         if (std::holds_alternative<commands::create_workflow_owner>(cmd)) {
             v.owner_id = r.uuid_value(c_owner_id).value_or(call.owner_id);
             v.owner_metadata = readable_part(std::get<commands::create_workflow_owner>(cmd).owner_metadata);
@@ -529,10 +549,14 @@ error_code read_outcome(const command_request& request, const store_options& opt
     } catch (const call_failed& e) {
         out.view = instance_view{};
         out.diag.message = e.what();
+        undo = taken;
+        if (taken) held.erase(taken->instance_id, taken->version);
         return e.code;
     } catch (const std::runtime_error& e) {
         out.view = instance_view{};
         out.diag.message = std::string("the result row could not be read: ") + e.what();
+        undo = taken;
+        if (taken) held.erase(taken->instance_id, taken->version);
         return errc::schema_mismatch;
     }
 }

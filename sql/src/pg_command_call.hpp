@@ -77,8 +77,15 @@ struct command_call {
 error_code make_call(const command_request& request, const store_options& options, const held_instances& held,
                      command_call& call, diagnostics& diag);
 
-/// Maps the result row of a successful call.
+/// Maps the result row of a successful call. `undo`: a load that took a lock but whose result
+/// cannot be handed over (a blob over max_bag_bytes, damaged, of a newer format) reports the
+/// error; the lock it took must be released again (unlock_call), so the failed load leaves the
+/// instance as it found it, as in the embedded stores.
 error_code read_outcome(const command_request& request, const store_options& options, const PGresult* result,
-                        const command_call& call, held_instances& held, command_outcome& outcome);
+                        const command_call& call, held_instances& held, command_outcome& outcome,
+                        std::optional<released_lock>& undo);
+
+/// The unlock_instance call that releases `lock` for the request's owner.
+command_call unlock_call(const command_request& request, const released_lock& lock);
 
 }  // namespace durable::pg::detail

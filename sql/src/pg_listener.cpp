@@ -40,7 +40,7 @@ void pg_listener::connect() {
     drop_connection();
     conn_ = std::make_unique<pg_connection>(conninfo_);
     connecting_.emplace(*conn_);
-    async_drive(sd_, *connecting_, true, [self = shared_from_this()](error_code ec) { self->on_connected(ec); });
+    async_drive(sd_, *connecting_, true, stopped_, [self = shared_from_this()](error_code ec) { self->on_connected(ec); });
 }
 
 void pg_listener::on_connected(error_code ec) {
@@ -48,7 +48,7 @@ void pg_listener::on_connected(error_code ec) {
     if (ec || connecting_->failed() != failure::none) return reconnect_later();
     connecting_.reset();
     query_.emplace(*conn_, -1, std::string_view{}, listen_statement_, nullptr);
-    async_drive(sd_, *query_, false, [self = shared_from_this()](error_code wait_ec) { self->on_listening(wait_ec); });
+    async_drive(sd_, *query_, false, stopped_, [self = shared_from_this()](error_code wait_ec) { self->on_listening(wait_ec); });
 }
 
 void pg_listener::on_listening(error_code ec) {

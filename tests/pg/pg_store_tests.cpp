@@ -1,0 +1,365 @@
+// PostgreSQL-only behaviour: the schema check at open, connection loss in the middle of a
+// command, cancellation of a command waiting on the server or for a pooled connection, and
+// LISTEN/NOTIFY waking runnable detection.
+
+#include "pg_test_database.hpp"
+
+#include <durable/pg_instance_store.hpp>
+#include <durable/store_error.hpp>
+
+#include <test_common/exec_result.hpp>
+#include <test_common/io_context_fixture.hpp>
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/test/unit_test.hpp>
+
+#include <thread>
+
+namespace durable::pg {
+namespace {
+
+using namespace std::chrono_literals;
+namespace cmd = durable::commands;
+
+const name order_host{"urn:durable:test", "OrderHost"};
+
+struct pg_fixture : test::io_context_fixture {
+    std::shared_ptr<testing::test_schema> schema = std::make_shared<testing::test_schema>();
+    std::vector<std::unique_ptr<instance_store>> stores;
+
+    ~pg_fixture() {
+        stores.clear();
+        check_no_work_left();
+    }
+
+    store_options options() const {
+        store_options o;
+        o.run_background_tasks = false;
+        o.host_lock_renewal_period = std::chrono::hours{1};
+        o.machine_name = "pg-tests";
+        return o;
+    }
+
+    instance_store& new_store(store_options o, pg_store_settings settings) {
+        stores.push_back(std::make_unique<pg_instance_store>(ioc.get_executor(), schema->url(), std::move(o), settings));
+        return *stores.back();
+    }
+    instance_store& new_store() { return new_store(options(), schema->settings()); }
+
+    template <class Command>
+    test::exec_result run(instance_store& store, const instance_handle& handle, Command c) {
+        return test::exec(ioc, store, handle, std::move(c));
+    }
+
+    instance_owner make_owner(instance_store& store) {
+        cmd::create_workflow_owner create;
+        create.workflow_host_type = order_host;
+        auto handle = store.create_instance_handle(instance_owner{});
+        run(store, handle, std::move(create)).require_ok();
+        return handle.owner();
+    }
+
+    /// Saves a new instance holding counter = n; keeps the lock.
+    std::pair<uuid, instance_handle> save_new(instance_store& store, std::int64_t n) {
+        const uuid id = random_uuid();
+        auto handle = store.create_instance_handle(id);
+        cmd::save_workflow save;
+        save.instance_data = property_bag{{"counter", instance_value(n)}};
+        run(store, handle, std::move(save)).require_ok();
+        return {id, handle};
+    }
+
+    std::int64_t counter_of(instance_store& store, const uuid& id) {
+        auto handle = store.create_instance_handle(id);
+        const auto r = run(store, handle, cmd::load_workflow{});
+        r.require_ok();
+        run(store, handle, [] {
+            cmd::save_workflow unlock;
+            unlock.unlock_instance = true;
+            return unlock;
+        }())
+            .require_ok();
+        return std::get<std::int64_t>(r.view.data.at("counter").get());
+    }
+
+    /// Holds the instance's row locked from another session for `hold` (on a thread of its
+    /// own), so a command on it waits on the server meanwhile.
+    std::thread lock_row(const uuid& id, std::chrono::milliseconds hold) {
+        const std::string sql = "BEGIN; SELECT 1 FROM \"" + schema->name() + "\".instances_table WHERE id = '" +
+                                to_string(id) + "' FOR UPDATE; SELECT pg_sleep(" +
+                                std::to_string(static_cast<double>(hold.count()) / 1000.0) + "); COMMIT;";
+        return std::thread([url = schema->url(), sql] { execute_script(url, sql); });
+    }
+
+    /// Ends the server sessions running `function` of this schema, from a thread of its own
+    /// after `delay` (the command is then waiting on the locked row).
+    std::thread terminate_sessions_running(const std::string& function, std::chrono::milliseconds delay) {
+        const std::string sql = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() "
+                                "AND query LIKE '%\"" + schema->name() + "\"." + function + "(%'";
+        return std::thread([url = schema->url(), sql, delay] {
+            std::this_thread::sleep_for(delay);
+            execute_script(url, sql);
+        });
+    }
+
+    /// How many sessions are running `function` of this schema now.
+    int sessions_running(const std::string& function) {
+        // A trick without a client library in the test: a failing statement carries the count.
+        try {
+            execute_script(schema->url(),
+                           "DO $$ BEGIN RAISE EXCEPTION 'count=%', (SELECT count(*) FROM pg_stat_activity WHERE pid <> "
+                           "pg_backend_pid() AND state = 'active' AND query LIKE '%\"" +
+                               schema->name() + "\"." + function + "(%'); END $$");
+        } catch (const store_error& e) {
+            const auto& message = e.diag().server.message;
+            const auto at = message.find("count=");
+            if (at != std::string::npos) return std::stoi(message.substr(at + 6));
+        }
+        return -1;
+    }
+};
+
+}  // namespace
+
+BOOST_FIXTURE_TEST_SUITE(pg_store, pg_fixture)
+
+BOOST_AUTO_TEST_CASE(a_store_of_another_schema_version_is_refused_naming_both_versions) {
+    schema->run("INSERT INTO \"" + schema->name() + "\".store_version_table (schema_version, description) VALUES (7, 'future')");
+    try {
+        new_store();
+        BOOST_FAIL("a schema of version 7 was accepted");
+    } catch (const store_error& e) {
+        BOOST_TEST((e.code() == errc::schema_mismatch), e.what());
+        const auto& message = e.diag().message;
+        BOOST_TEST(message.find("version 7") != std::string::npos, message);
+        BOOST_TEST(message.find("version " + std::to_string(supported_schema_version)) != std::string::npos, message);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_missing_schema_is_refused_naming_what_to_apply) {
+    pg_store_settings settings;
+    settings.schema = "durable_no_such_schema";
+    try {
+        new_store(options(), settings);
+        BOOST_FAIL("a missing schema was accepted");
+    } catch (const store_error& e) {
+        BOOST_TEST((e.code() == errc::schema_mismatch), e.what());
+        BOOST_TEST(e.diag().message.find("schema.sql") != std::string::npos, e.diag().message);
+        BOOST_TEST(!e.diag().server.sqlstate.empty(), "the server's SQLSTATE is kept");
+    }
+}
+
+BOOST_AUTO_TEST_CASE(an_unreachable_server_is_store_unavailable) {
+    try {
+        pg_instance_store store(ioc.get_executor(), "host=127.0.0.1 port=1 connect_timeout=2", options());
+        BOOST_FAIL("an unreachable server was accepted");
+    } catch (const store_error& e) {
+        BOOST_TEST((e.code() == errc::store_unavailable), e.what());
+        BOOST_TEST(!e.diag().server.message.empty(), "libpq's words are kept apart");
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_load_whose_connection_is_lost_in_flight_is_in_doubt_and_loses_nothing) {
+    auto& store = new_store();
+    make_owner(store);
+    auto [id, handle] = save_new(store, 1);
+    run(store, handle, [] {
+        cmd::save_workflow unlock;
+        unlock.unlock_instance = true;
+        return unlock;
+    }())
+        .require_ok();
+
+    auto locker = lock_row(id, 1500ms);
+    std::this_thread::sleep_for(300ms);
+    auto killer = terminate_sessions_running("load_instance", 300ms);
+    auto loading = store.create_instance_handle(id);
+    const auto r = run(store, loading, cmd::load_workflow{});
+    killer.join();
+    locker.join();
+    r.require_error(errc::commit_in_doubt);
+    BOOST_TEST(r.diag.message.find("may or may not have committed") != std::string::npos, r.diag.message);
+    BOOST_TEST(!r.diag.server.message.empty(), "what libpq or the server said is kept");
+    // The load never committed (its session died waiting), so nothing is held and nothing lost:
+    // the store carries on with new connections.
+    BOOST_TEST(counter_of(store, id) == 1);
+}
+
+BOOST_AUTO_TEST_CASE(a_bound_save_whose_connection_is_lost_in_flight_is_retried_and_applied_once) {
+    auto& store = new_store();
+    make_owner(store);
+    auto [id, handle] = save_new(store, 1);
+
+    auto locker = lock_row(id, 1500ms);
+    std::this_thread::sleep_for(300ms);
+    auto killer = terminate_sessions_running("save_instance", 300ms);
+    cmd::save_workflow save;
+    save.instance_data = property_bag{{"counter", instance_value(std::int64_t{2})}};
+    save.unlock_instance = true;
+    const auto r = run(store, handle, std::move(save));
+    killer.join();
+    locker.join();
+    r.require_ok();  // the save carries a command id: sent again, it is applied once
+    BOOST_TEST(counter_of(store, id) == 2);
+}
+
+BOOST_AUTO_TEST_CASE(cancelling_a_command_waiting_on_the_server) {
+    auto& store = new_store();
+    make_owner(store);
+    auto [id, handle] = save_new(store, 1);
+    run(store, handle, [] {
+        cmd::save_workflow unlock;
+        unlock.unlock_instance = true;
+        return unlock;
+    }())
+        .require_ok();
+
+    auto locker = lock_row(id, 3000ms);
+    std::this_thread::sleep_for(300ms);
+    asio::cancellation_signal signal;
+    error_code result;
+    bool done = false;
+    auto loading = store.create_instance_handle(id);
+    store.async_execute(loading, cmd::load_workflow{}, asio::bind_cancellation_slot(signal.slot(), [&](error_code ec, instance_view) {
+                            result = ec;
+                            done = true;
+                        }));
+    asio::steady_timer later(ioc, 300ms);
+    later.async_wait([&](error_code) { signal.emit(asio::cancellation_type::terminal); });
+    const auto started = std::chrono::steady_clock::now();
+    test::run_until(ioc, [&] { return done; });
+    const auto took = std::chrono::steady_clock::now() - started;
+    BOOST_TEST((result == asio::error::operation_aborted), result.message());
+    BOOST_TEST((took < 2s), "cancellation must not wait for the row lock");
+    // The statement was cancelled on the server, not left waiting for the row.
+    BOOST_TEST(sessions_running("load_instance") == 0);
+    locker.join();
+    BOOST_TEST(counter_of(store, id) == 1);
+}
+
+BOOST_AUTO_TEST_CASE(cancelling_a_command_waiting_for_a_pooled_connection) {
+    pg_store_settings one_connection = schema->settings();
+    one_connection.max_connections = 1;
+    auto& store = new_store(options(), one_connection);
+    make_owner(store);
+    auto [id, handle] = save_new(store, 1);
+    run(store, handle, [] {
+        cmd::save_workflow unlock;
+        unlock.unlock_instance = true;
+        return unlock;
+    }())
+        .require_ok();
+
+    // The pool's only connection waits on the locked row; a second command queues for it.
+    auto locker = lock_row(id, 1500ms);
+    std::this_thread::sleep_for(300ms);
+    test::exec_result first;
+    int first_done = 0;
+    test::start(store, store.create_instance_handle(id), cmd::load_workflow{}, first, first_done);
+
+    asio::cancellation_signal signal;
+    error_code queued_result;
+    bool queued_done = false;
+    auto other = store.create_instance_handle(random_uuid());
+    store.async_execute(other, cmd::load_workflow{true},
+                        asio::bind_cancellation_slot(signal.slot(), [&](error_code ec, instance_view) {
+                            queued_result = ec;
+                            queued_done = true;
+                        }));
+    asio::steady_timer later(ioc, 200ms);
+    later.async_wait([&](error_code) { signal.emit(asio::cancellation_type::terminal); });
+    test::run_until(ioc, [&] { return queued_done; });
+    BOOST_TEST((queued_result == asio::error::operation_aborted), queued_result.message());
+    BOOST_TEST(first_done == 0, "the first command still waits for the row");
+    test::run_until(ioc, [&] { return first_done == 1; });
+    locker.join();
+    first.require_ok();
+}
+
+BOOST_AUTO_TEST_CASE(the_blocking_execute_needs_no_running_io_context) {
+    auto& store = new_store();
+    cmd::create_workflow_owner create;
+    create.workflow_host_type = order_host;
+    store.create_owner(std::move(create));
+    const uuid id = random_uuid();
+    auto handle = store.create_instance_handle(id);
+    cmd::save_workflow save;
+    save.instance_data = property_bag{{"counter", instance_value(std::int64_t{5})}};
+    save.unlock_instance = true;
+    store.execute(handle, std::move(save));  // the io_context is not running here
+    auto again = store.create_instance_handle(id);
+    const auto view = store.execute(again, cmd::load_workflow{});
+    BOOST_TEST(std::get<std::int64_t>(view.data.at("counter").get()) == 5);
+    cmd::save_workflow unlock;
+    unlock.unlock_instance = true;
+    store.execute(again, std::move(unlock));
+}
+
+namespace {
+
+/// Saves a ready-to-run instance from another store and reports whether the host's
+/// has_runnable_workflow came within `within`, its detection polling only once an hour.
+bool wakes_within(pg_fixture& f, bool listen, std::chrono::steady_clock::duration within) {
+    auto o = f.options();
+    o.run_background_tasks = true;
+    o.runnable_instances_detection_period = std::chrono::hours{1};
+    auto settings = f.schema->settings();
+    settings.listen = listen;
+    auto& host = f.new_store(o, settings);
+    auto& other = f.new_store();
+    const auto owner = f.make_owner(host);
+    f.make_owner(other);
+
+    std::vector<persistence_event> events;
+    bool woke = false;
+    host.async_wait_for_events(host.create_instance_handle(owner), [&](error_code ec, std::vector<persistence_event> e) {
+        if (ec) return;
+        events = std::move(e);
+        woke = true;
+    });
+    // Let the host's first detection find nothing and its listener connect.
+    asio::steady_timer settle(f.ioc, 1s);
+    bool settled = false;
+    settle.async_wait([&](error_code) { settled = true; });
+    test::run_until(f.ioc, [&] { return settled; });
+    BOOST_TEST_REQUIRE(!woke, "nothing was runnable yet");
+
+    // Another host saves an instance that is ready to run and lets go of it: its commit notifies.
+    auto handle = other.create_instance_handle(random_uuid());
+    cmd::save_workflow save;
+    save.instance_data = property_bag{{"counter", instance_value(std::int64_t{1})}};
+    save.ready_to_run = true;
+    save.unlock_instance = true;
+    test::exec_result saved;
+    int saved_done = 0;
+    test::start(other, handle, std::move(save), saved, saved_done);
+    asio::steady_timer deadline(f.ioc, within);
+    bool late = false;
+    deadline.async_wait([&](error_code ec) { late = !ec; });
+    test::run_until(f.ioc, [&] { return (woke && saved_done == 1) || late; });
+    saved.require_ok();
+    if (woke) BOOST_TEST((events == std::vector<persistence_event>{persistence_event::has_runnable_workflow}));
+    deadline.cancel();
+    f.stores.clear();
+    // Background tasks and the listener end with the stores.
+    f.ioc.restart();
+    f.ioc.run_for(2s);
+    return woke;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_notification_wakes_runnable_detection_at_once) {
+    BOOST_TEST(wakes_within(*this, true, 5s), "no wake-up within 5 s");
+}
+
+BOOST_AUTO_TEST_CASE(without_listen_only_polling_would_find_it) {
+    // The control: the wake-up above is the notification's doing.
+    BOOST_TEST(!wakes_within(*this, false, 3s));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace durable::pg

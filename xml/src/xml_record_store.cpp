@@ -201,10 +201,10 @@ public:
 
 private:
     xml_record_store& store_;
-    std::unique_lock<std::timed_mutex> engine_lock_;
+    std::unique_lock<engine_gate> engine_lock_;
 };
 
-void xml_record_store::acquire(std::unique_lock<std::timed_mutex>& engine_lock, const std::stop_token& stop) {
+void xml_record_store::acquire(std::unique_lock<engine_gate>& engine_lock, const std::stop_token& stop) {
     using namespace std::chrono;
     const auto deadline = steady_clock::now() + settings_.lock_timeout;
     const auto lock_file = root_dir_.file(lock_leaf).string();

@@ -3,6 +3,7 @@
 
 #include "commit_log.hpp"
 #include "durable_files.hpp"
+#include "engine_gate.hpp"
 #include "record_cache.hpp"
 
 #include <durable/internal/record_index.hpp>
@@ -72,7 +73,7 @@ private:
 
     void check_layout(bool create_if_missing);
     /// Takes the engine mutex and the flock by `deadline`, unless `stop` is requested first.
-    void acquire(std::unique_lock<std::timed_mutex>& engine_lock, const std::stop_token& stop);
+    void acquire(std::unique_lock<engine_gate>& engine_lock, const std::stop_token& stop);
     /// Called with the flock held and no commit in flight: finishes commits a crash or an I/O
     /// failure interrupted and brings the index and cache up to date with other processes'
     /// commits, re-reading only what they changed.
@@ -116,7 +117,7 @@ private:
     // Commands run their engine logic one at a time in this process (engine_mutex_) and across
     // processes (the flock on store.lock). The process keeps the flock while any of its commits
     // is still being made durable, so other processes never read a file that is about to change.
-    std::timed_mutex engine_mutex_;
+    engine_gate engine_mutex_;
     std::mutex state_mutex_;  // guards everything below
     std::condition_variable settled_;
     std::set<record_ref> in_flight_;

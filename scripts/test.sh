@@ -4,7 +4,9 @@
 # test suite, then builds and runs the unit, conformance and XML suites again under ASan + UBSan
 # (g++), the conformance suites under ThreadSanitizer, the test suites once more with clang 14, and each fuzz target for a short while
 # (libFuzzer, clang 14, ASan + UBSan). DURABLE_FUZZ_SECONDS sets the fuzzing time per target
-# (default 30).
+# (default 30). The PostgreSQL suites (conformance.pg, pg) run against a throwaway cluster that
+# this script starts before the test run and removes afterwards, also when a test fails; they
+# find it through DURABLE_PG_TEST_URL and fail (never skip) without it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,8 +21,23 @@ step "configure and build (RelWithDebInfo, g++)"
 cmake --preset default
 cmake --build --preset default
 
+step "start a throwaway PostgreSQL 15 cluster for the PostgreSQL suites (tests/pg/start_cluster.sh)"
+pg_cluster=""
+stop_pg_cluster() {
+  [[ -n $pg_cluster ]] || return 0
+  bash tests/pg/stop_cluster.sh "$pg_cluster" || echo "test.sh: could not remove the cluster in $pg_cluster" >&2
+  pg_cluster=""
+}
+trap stop_pg_cluster EXIT
+# An assignment keeps start_cluster.sh's exit status (eval "$(...)" would lose it).
+pg_exports=$(bash tests/pg/start_cluster.sh)
+eval "$pg_exports"
+pg_cluster=$DURABLE_PG_CLUSTER
+export DURABLE_PG_TEST_URL="host=$PGHOST port=$PGPORT user=$PGUSER dbname=$PGDATABASE"
+
 step "run all tests"
 ctest --preset default
+stop_pg_cluster
 
 step "build and run the unit, conformance and XML tests under ASan + UBSan"
 cmake --preset sanitize

@@ -123,11 +123,25 @@ private:
     void open_connection() {
         conn_ = std::make_unique<pg_connection>(b_.conninfo());
         connecting_.emplace(*conn_);
+        connect_timed_out_ = false;
+        timer_.expires_after(b_.connect_timeout());
+        timer_.async_wait([self = shared_from_this()](error_code ec) {
+            if (ec || !self->connecting_) return;
+            self->connect_timed_out_ = true;
+            self->sd_.cancel();
+        });
         async_drive(sd_, *connecting_, true, cancelled_, [self = shared_from_this()](error_code ec) { self->on_connected(ec); });
     }
 
     void on_connected(error_code ec) {
-        if (cancelled_ || ec == asio::error::operation_aborted) return finish_cancelled();
+        timer_.cancel();
+        if (cancelled_) return finish_cancelled();
+        if (connect_timed_out_) {
+            connecting_->time_out(b_.connect_timeout());
+            ec = {};
+        } else if (ec == asio::error::operation_aborted) {
+            return finish_cancelled();
+        }
         const failure f = ec ? failure::connection_lost : connecting_->failed();
         if (f != failure::none) {
             server_diagnostics server = connecting_->server();
@@ -263,6 +277,7 @@ private:
     bool in_doubt_ = false;
     bool cancelled_ = false;
     bool shutting_ = false;
+    bool connect_timed_out_ = false;
     bool queued_ = false;
     bool done_ = false;
 
@@ -277,6 +292,8 @@ pg_backend::pg_backend(std::string conninfo, pg_store_settings settings)
                                                      : throw std::invalid_argument(
                                                            "pg_store_settings::schema: letters, digits and '_' only")) {
     if (settings_.max_connections == 0) throw std::invalid_argument("pg_store_settings::max_connections must be at least 1");
+    if (settings_.connect_timeout <= std::chrono::milliseconds::zero())
+        throw std::invalid_argument("pg_store_settings::connect_timeout must be positive");
     // Open once now, so a bad conninfo, an unreachable server or a missing or foreign schema is
     // an error of the constructor, naming what is wrong, rather than of the first command.
     diagnostics diag;
@@ -473,7 +490,7 @@ std::unique_ptr<pg_connection> pg_backend::sync_acquire(server_diagnostics& serv
     }
     auto conn = std::make_unique<pg_connection>(conninfo_);
     connect_machine m(*conn);
-    run_blocking(m);
+    if (!run_blocking(m, std::chrono::steady_clock::now() + settings_.connect_timeout)) m.time_out(settings_.connect_timeout);
     if (m.failed() != failure::none) {
         server = m.server();
         return nullptr;

@@ -36,6 +36,7 @@ public:
     // ---- for async_command ----
     const std::string& conninfo() const noexcept { return conninfo_; }
     const statement_texts& statements() const noexcept { return statements_; }
+    std::chrono::milliseconds connect_timeout() const noexcept { return settings_.connect_timeout; }
     held_instances& held() noexcept { return held_; }
     using store_backend::context;
     using store_backend::options;

@@ -2,7 +2,10 @@
 
 #include "pg_errors.hpp"
 
+#include <algorithm>
 #include <cerrno>
+#include <system_error>
+#include <thread>
 #include <poll.h>
 
 namespace durable::pg::detail {
@@ -22,10 +25,20 @@ pg_connection::pg_connection(const std::string& conninfo) {
 
 void pg_connection::request_cancel() noexcept {
     if (!conn_) return;
-    if (PGcancel* cancel = PQgetCancel(conn_.get())) {
-        char buffer[256];
-        PQcancel(cancel, buffer, sizeof buffer);
-        PQfreeCancel(cancel);
+    PGcancel* cancel = PQgetCancel(conn_.get());
+    if (cancel == nullptr) return;
+    // PQcancel opens a connection of its own and blocks until the server took the request: off
+    // the caller's thread (an io_context thread), which a slow or unreachable server must not
+    // stall. The PGcancel object is independent of the connection, which may be closed at once.
+    // (libpq 17's PQcancelStart would make this a non-blocking state machine.)
+    try {
+        std::thread([cancel] {
+            char buffer[256];
+            PQcancel(cancel, buffer, sizeof buffer);
+            PQfreeCancel(cancel);
+        }).detach();
+    } catch (const std::system_error&) {
+        PQfreeCancel(cancel);  // no thread to spare: the statement ends when it next writes to the closed socket
     }
 }
 
@@ -52,6 +65,14 @@ io_wait connect_machine::step() {
             c_.mark_broken();
             return io_wait::none;
     }
+}
+
+void connect_machine::time_out(std::chrono::milliseconds limit) {
+    failure_ = failure::connection_lost;
+    server_ = {};
+    server_.message = "connecting took longer than " + std::to_string(limit.count()) +
+                      " ms (pg_store_settings::connect_timeout)";
+    c_.mark_broken();
 }
 
 // ---- query --------------------------------------------------------------------------------
@@ -138,13 +159,23 @@ io_wait query_machine::step() {
 
 // ---- the blocking runner ------------------------------------------------------------------
 
-void wait_blocking(int socket, io_wait wait) {
-    if (socket < 0) return;  // the machine notices the broken connection on its next step
+bool wait_blocking(int socket, io_wait wait, std::chrono::steady_clock::time_point deadline) {
+    if (socket < 0) return true;  // the machine notices the broken connection on its next step
     pollfd p{};
     p.fd = socket;
     // A write wait also wakes on input, which the flush phase consumes first.
     p.events = static_cast<short>(wait == io_wait::read ? POLLIN : (POLLIN | POLLOUT));
-    while (::poll(&p, 1, -1) < 0 && errno == EINTR) {
+    for (;;) {
+        int timeout_ms = -1;
+        if (deadline != std::chrono::steady_clock::time_point::max()) {
+            const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+            if (left.count() <= 0) return false;
+            timeout_ms = static_cast<int>(std::min<std::chrono::milliseconds::rep>(left.count(), 1 << 30));
+        }
+        const int n = ::poll(&p, 1, timeout_ms);
+        if (n > 0) return true;
+        if (n == 0) return false;
+        if (errno != EINTR) return true;  // let the machine find out what is wrong
     }
 }
 

@@ -39,8 +39,8 @@ public:
     bool is_prepared(int statement) const { return prepared_.test(static_cast<std::size_t>(statement)); }
     void set_prepared(int statement) { prepared_.set(static_cast<std::size_t>(statement)); }
 
-    /// Asks the server to cancel the statement in flight (blocking, short: a new socket to the
-    /// server and one message). Best effort.
+    /// Asks the server to cancel the statement in flight, from a thread of its own (libpq's
+    /// cancel request is blocking). Best effort: returns at once.
     void request_cancel() noexcept;
 
 private:
@@ -56,6 +56,8 @@ public:
     failure failed() const noexcept { return failure_; }
     const server_diagnostics& server() const noexcept { return server_; }
     int socket() const noexcept { return c_.socket(); }
+    /// The attempt took longer than `limit`: it failed.
+    void time_out(std::chrono::milliseconds limit);
 
 private:
     pg_connection& c_;
@@ -101,15 +103,16 @@ private:
     result_ptr error_;
 };
 
-/// Drives a machine to the end with poll(2) on the calling thread.
-template <class Machine>
-void run_blocking(Machine& m);
+/// Waits with poll(2) until the socket is ready or `deadline` passed (false then).
+bool wait_blocking(int socket, io_wait wait, std::chrono::steady_clock::time_point deadline);
 
-void wait_blocking(int socket, io_wait wait);
-
+/// Drives a machine to the end with poll(2) on the calling thread; false when `deadline`
+/// passed first.
 template <class Machine>
-void run_blocking(Machine& m) {
-    for (io_wait w = m.step(); w != io_wait::none; w = m.step()) wait_blocking(m.socket(), w);
+bool run_blocking(Machine& m, std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max()) {
+    for (io_wait w = m.step(); w != io_wait::none; w = m.step())
+        if (!wait_blocking(m.socket(), w, deadline)) return false;
+    return true;
 }
 
 }  // namespace durable::pg::detail

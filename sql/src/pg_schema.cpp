@@ -37,7 +37,9 @@ void execute_script(const std::string& connection_string, std::string_view scrip
     diag.command = "execute_script";
     detail::pg_connection conn(connection_string);
     detail::connect_machine connecting(conn);
-    detail::run_blocking(connecting);
+    constexpr std::chrono::seconds connect_timeout{30};
+    if (!detail::run_blocking(connecting, std::chrono::steady_clock::now() + connect_timeout))
+        connecting.time_out(connect_timeout);
     if (connecting.failed() != detail::failure::none) {
         diag.server = connecting.server();
         diag.message = "cannot connect to PostgreSQL";

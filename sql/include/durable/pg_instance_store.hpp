@@ -21,6 +21,7 @@
 
 #include <durable/instance_store.hpp>
 
+#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <string>
@@ -42,6 +43,10 @@ struct pg_store_settings {
     /// that runnable detection runs as soon as another host makes an instance runnable
     /// (polling stays the safety net). Turn off behind a transaction-pooling proxy.
     bool listen = true;
+    /// How long making a connection may take before the attempt counts as failed (and is
+    /// retried, up to store_options::max_connection_retries). libpq's own connect_timeout does
+    /// not apply to non-blocking connects.
+    std::chrono::milliseconds connect_timeout{10'000};
 };
 
 /// A store over the database `connection_string` names (a libpq URI or key=value conninfo; the

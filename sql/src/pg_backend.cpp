@@ -161,7 +161,9 @@ private:
     }
 
     void on_query(error_code ec) {
-        if (cancelled_ || ec == asio::error::operation_aborted) return finish_cancelled();
+        // A statement that finished before the cancellation got to it reports what it did: it
+        // may have committed, and a backend never reports a committed command as failed.
+        if (ec == asio::error::operation_aborted || (cancelled_ && ec)) return finish_cancelled();
         if (ec) conn_->mark_broken();
         const failure f = ec ? failure::connection_lost : query_->failed();
         if (f == failure::none) {
@@ -198,7 +200,7 @@ private:
         const auto verdict = b_.judge(call_, f, server, sent, attempt_, in_doubt_, outcome_.diag);
         if (!verdict.retry) return finish(verdict.ec);
         ++attempt_;
-        if (conn_) b_.release(std::move(conn_));  // a server error leaves the connection good
+        if (conn_) give_back();  // a server error leaves the connection good
         timer_.expires_after(retry_delay(attempt_));
         timer_.async_wait([self = shared_from_this()](error_code wait_ec) {
             if (wait_ec || self->cancelled_) return self->finish_cancelled();
@@ -232,6 +234,13 @@ private:
         finish(asio::error::operation_aborted);
     }
 
+    /// Returns the connection to the pool. The descriptor lets go of its socket first: the next
+    /// user registers the same fd with the reactor, which refuses a second registration.
+    void give_back() {
+        if (sd_.is_open()) (void)sd_.release();
+        b_.release(std::move(conn_));
+    }
+
     void drop_connection() {
         if (sd_.is_open()) (void)sd_.release();
         if (conn_) {
@@ -248,13 +257,13 @@ private:
         if (done_) return;
         done_ = true;
         asio::get_associated_cancellation_slot(handler_).clear();
-        if (sd_.is_open()) (void)sd_.release();
         if (conn_) {
             if (conn_->usable())
-                b_.release(std::move(conn_));
+                give_back();
             else
                 drop_connection();
         }
+        if (sd_.is_open()) (void)sd_.release();
         if (ec) outcome_.view = instance_view{};
         // The backend may go once the handler has run: nothing here touches it afterwards.
         auto executor = b_.context().executor;

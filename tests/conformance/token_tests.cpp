@@ -9,7 +9,6 @@
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -145,7 +144,7 @@ BOOST_AUTO_TEST_CASE(use_awaitable) {
                     r.diag = h.last_diagnostics();
                     done = true;
                 },
-                asio::detached);
+                test::rethrow_failure);
             test::run_until(ioc, [&] { return done; });
             return r;
         });
@@ -167,7 +166,7 @@ BOOST_AUTO_TEST_CASE(awaitable_throws_on_error) {
                 threw = e.code() == errc::instance_not_found;
             }
         },
-        asio::detached);
+        test::rethrow_failure);
     test::run_until(ioc, [&] { return threw; });
     BOOST_TEST(handle.last_diagnostics().command == "load_workflow");
 }
@@ -228,7 +227,7 @@ BOOST_AUTO_TEST_CASE(timeout_with_awaitable_operators) {
                                     timer.async_wait(asio::use_awaitable));
             timed_out = result.index() == 1;
         },
-        asio::detached);
+        test::rethrow_failure);
     test::run_until(ioc, [&] { return timed_out; });
     BOOST_TEST(timed_out);
 }

@@ -7,6 +7,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <exception>
 #include <optional>
 #include <utility>
 #include <string>
@@ -33,6 +34,12 @@ struct exec_result {
 
 /// Runs the io_context one handler at a time until `done` holds (background timers may keep
 /// the context busy forever, so run() would not return).
+/// The completion of a co_spawned test coroutine: what escapes it is rethrown out of the
+/// io_context's run, so the test fails with it (asio::detached would swallow it).
+inline void rethrow_failure(std::exception_ptr failure) {
+    if (failure) std::rethrow_exception(failure);
+}
+
 template <class Predicate>
 void run_until(asio::io_context& ioc, Predicate done) {
     ioc.restart();

@@ -89,6 +89,12 @@ io_wait query_machine::send_statement() {
     int ok = 0;
     if (statement_ < 0) {
         ok = PQsendQuery(c_.get(), std::string(text_).c_str());
+    } else if (name_.empty()) {
+        // Unnamed: parse, bind and execute in one round trip, nothing kept on the session (what a
+        // transaction-pooling proxy needs).
+        preparing_ = false;
+        ok = PQsendQueryParams(c_.get(), std::string(text_).c_str(), params_->size(), nullptr, params_->values(),
+                               params_->lengths(), params_->formats(), 1);
     } else if (!c_.is_prepared(statement_)) {
         preparing_ = true;
         ok = PQsendPrepare(c_.get(), std::string(name_).c_str(), std::string(text_).c_str(), params_->size(), nullptr);

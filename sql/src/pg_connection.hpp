@@ -67,8 +67,9 @@ private:
 };
 
 /// One statement: prepared under `name` first if the connection has not prepared it yet, then
-/// executed with binary parameters and binary results. With statement < 0 the text is sent as a
-/// simple query (scripts, LISTEN), with no parameters.
+/// executed with binary parameters and binary results; with an empty name, sent unnamed (parsed
+/// anew each time). With statement < 0 the text is sent as a simple query (scripts, LISTEN), with
+/// no parameters.
 class query_machine {
 public:
     query_machine(pg_connection& c, int statement, std::string_view name, std::string_view text,

@@ -339,6 +339,49 @@ BOOST_AUTO_TEST_CASE(a_server_restart_with_saves_in_flight_loses_nothing_acknowl
     }
 }
 
+BOOST_AUTO_TEST_CASE(without_prepared_statements_every_command_still_works) {
+    // The mode for a transaction-pooling proxy: unnamed statements, no LISTEN.
+    auto settings = schema->settings();
+    settings.prepared_statements = false;
+    settings.listen = false;
+    auto& store = new_store(options(), settings);
+    auto& other = new_store(options(), settings);
+    make_owner(store);
+    make_owner(other);
+    const uuid key = random_uuid();
+    const uuid id = random_uuid();
+    auto handle = store.create_instance_handle();
+    cmd::load_workflow_by_instance_key by_key(key);
+    by_key.associate_instance_key_to_instance_id = id;
+    by_key.accept_uninitialized_instance = true;
+    run(store, handle, std::move(by_key)).require_ok();
+    cmd::save_workflow save;
+    save.instance_data = property_bag{{"counter", instance_value(std::int64_t{3})}};
+    save.instance_metadata_changes = property_bag{{"m", instance_value(std::string("x"))}};
+    save.ready_to_run = true;
+    save.unlock_instance = true;
+    run(store, handle, std::move(save)).require_ok();
+    const auto detected = run(other, other.create_instance_handle(), cmd::detect_runnable_instances{});
+    detected.require_ok();
+    BOOST_TEST((detected.view.next_runnable_time && *detected.view.next_runnable_time <= *detected.view.store_time));
+    run(other, other.create_instance_handle(), cmd::query_activatable_workflows{}).require_ok();
+    auto runnable = other.create_instance_handle();
+    const auto loaded = run(other, runnable, cmd::try_load_runnable_workflow{});
+    loaded.require_ok();
+    BOOST_TEST((loaded.view.instance_id == std::optional<uuid>(id)));
+    BOOST_TEST(loaded.view.keys.count(key) == 1u);
+    BOOST_TEST(std::get<std::string>(loaded.view.metadata.at("m").get()) == "x");
+    cmd::save_workflow complete;
+    complete.instance_data = property_bag{};
+    complete.instance_keys_to_complete = {key};
+    complete.complete_instance = true;
+    complete.unlock_instance = true;
+    run(other, runnable, std::move(complete)).require_ok();
+    run(store, store.create_instance_handle(), cmd::extend_lock{}).require_ok();
+    run(store, store.create_instance_handle(), cmd::recover_instance_locks{}).require_ok();
+    run(store, store.create_instance_handle(), cmd::delete_workflow_owner{}).require_ok();
+}
+
 BOOST_AUTO_TEST_CASE(cancelling_a_command_waiting_on_the_server) {
     auto& store = new_store();
     make_owner(store);

@@ -43,6 +43,10 @@ struct pg_store_settings {
     /// that runnable detection runs as soon as another host makes an instance runnable
     /// (polling stays the safety net). Turn off behind a transaction-pooling proxy.
     bool listen = true;
+    /// Prepare each call once per connection under a stable name. Turn off behind a
+    /// transaction-pooling proxy (PgBouncer before 1.21 keeps no prepared statements): every
+    /// call is then sent unnamed, still one round trip, parsed anew by the server each time.
+    bool prepared_statements = true;
     /// How long making a connection may take before the attempt counts as failed (and is
     /// retried, up to store_options::max_connection_retries). libpq's own connect_timeout does
     /// not apply to non-blocking connects.

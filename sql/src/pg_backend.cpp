@@ -256,7 +256,9 @@ private:
     void finish(error_code ec) {
         if (done_) return;
         done_ = true;
-        asio::get_associated_cancellation_slot(handler_).clear();
+        // The slot is left as it is: the facade owns it and clears it on its own strand once the
+        // handler ran; clearing it here, on this strand, could race with an emit there. A late
+        // emit finds this command done and does nothing.
         if (conn_) {
             if (conn_->usable())
                 give_back();
@@ -461,6 +463,7 @@ attempt_verdict pg_backend::judge(const command_call& call, failure what, const 
     if (sent) {
         if (!call.retry_when_in_doubt) {
             diag.message = "the connection was lost while the command was in flight: it may or may not have committed";
+            diag.instance_id = call.instance_id;
             return {false, errc::commit_in_doubt};
         }
         in_doubt = true;
@@ -469,6 +472,7 @@ attempt_verdict pg_backend::judge(const command_call& call, failure what, const 
     if (in_doubt) {
         diag.message = "the connection was lost while the command was in flight, and retrying it failed: it may or "
                        "may not have committed";
+        diag.instance_id = call.instance_id;
         return {false, errc::commit_in_doubt};
     }
     diag.message = "cannot reach PostgreSQL (after " + std::to_string(attempt + 1) + " attempts)";

@@ -441,6 +441,11 @@ void held_instances::erase(const uuid& id, std::int64_t version) {
 error_code make_call(const command_request& request, const store_options& options, const held_instances& held,
                      command_call& call, diagnostics& diag) {
     try {
+        call.instance_id = request.instance_id;
+        if (const auto* by_key = std::get_if<commands::load_workflow_by_instance_key>(&request.command))
+            call.instance_id = by_key->associate_instance_key_to_instance_id;
+        else if (const auto* unlock = std::get_if<commands::unlock_instance>(&request.command))
+            call.instance_id = unlock->instance_id;
         std::visit(call_builder{request, options, held, call}, request.command);
         return {};
     } catch (const call_failed& e) {

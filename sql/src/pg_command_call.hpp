@@ -68,6 +68,9 @@ struct command_call {
     bool retry_when_in_doubt = false;
     /// create_workflow_owner: the id the owner is created with.
     uuid owner_id{};
+    /// The instance the command is about, when the request names one (diagnostics of an
+    /// outcome in doubt).
+    std::optional<uuid> instance_id;
     /// save_workflow: the whole metadata sent in place of the stored one, when it was.
     std::optional<property_bag> new_metadata;
 };

@@ -192,6 +192,7 @@ BOOST_AUTO_TEST_CASE(a_load_whose_connection_is_lost_in_flight_is_in_doubt_and_l
     killer.join();
     locker.join();
     r.require_error(errc::commit_in_doubt);
+    BOOST_TEST((r.diag.instance_id == std::optional<uuid>(id)), "the diagnostics name the instance in doubt");
     BOOST_TEST(r.diag.message.find("may or may not have committed") != std::string::npos, r.diag.message);
     BOOST_TEST(!r.diag.server.message.empty(), "what libpq or the server said is kept");
     // The load never committed (its session died waiting), so nothing is held and nothing lost:

@@ -325,6 +325,9 @@ pg_backend::pg_backend(std::string conninfo, pg_store_settings settings)
                            ? "schema \"" + settings_.schema + "\" has no durable store (version " +
                                  std::to_string(supported_schema_version) +
                                  " expected): apply sql/scripts/schema.sql and logic.sql (or durable::pg::apply_schema)"
+                       : diag.server.sqlstate == "42501"
+                           ? "the login may not use the store in schema \"" + settings_.schema +
+                                 "\": grant it durable_store_users"
                            : "cannot read the store's schema version";
         throw store_error(e, diag);
     }

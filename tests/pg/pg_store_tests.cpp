@@ -116,6 +116,19 @@ struct pg_fixture : test::io_context_fixture {
         });
     }
 
+    /// Rows in one of the schema's tables.
+    int counter_of_rows(const std::string& table) {
+        try {
+            execute_script(schema->url(), "DO $$ BEGIN RAISE EXCEPTION 'count=%', (SELECT count(*) FROM \"" +
+                                              schema->name() + "\"." + table + "); END $$");
+        } catch (const store_error& e) {
+            const auto& message = e.diag().server.message;
+            const auto at = message.find("count=");
+            if (at != std::string::npos) return std::stoi(message.substr(at + 6));
+        }
+        return -1;
+    }
+
     /// How many sessions are running `function` of this schema now.
     int sessions_running(const std::string& function) {
         // A trick without a client library in the test: a failing statement carries the count.
@@ -381,6 +394,94 @@ BOOST_AUTO_TEST_CASE(without_prepared_statements_every_command_still_works) {
     run(store, store.create_instance_handle(), cmd::extend_lock{}).require_ok();
     run(store, store.create_instance_handle(), cmd::recover_instance_locks{}).require_ok();
     run(store, store.create_instance_handle(), cmd::delete_workflow_owner{}).require_ok();
+}
+
+BOOST_AUTO_TEST_CASE(a_store_user_login_runs_every_command_and_an_observer_none) {
+    // Least privilege: the store needs nothing but durable_store_users; an observer may read the
+    // views and is refused the store with a message that names the role to grant.
+    const std::string suffix = to_string(random_uuid()).substr(0, 8);
+    const std::string user = "durable_test_user_" + suffix;
+    const std::string observer = "durable_test_observer_" + suffix;
+    schema->run("CREATE ROLE " + user + " LOGIN IN ROLE durable_store_users; CREATE ROLE " + observer +
+                " LOGIN IN ROLE durable_observers");
+    struct drop_roles {
+        testing::test_schema& schema;
+        std::string names;
+        ~drop_roles() {
+            try {
+                schema.run("DROP ROLE IF EXISTS " + names);
+            } catch (...) {
+            }
+        }
+    } cleanup{*schema, user + ", " + observer};
+    {
+        pg_instance_store store(ioc.get_executor(), schema->url() + " user=" + user, options(), schema->settings());
+        make_owner(store);
+        const uuid key = random_uuid();
+        auto handle = store.create_instance_handle(random_uuid());
+        cmd::save_workflow save;
+        save.instance_data = property_bag{{"counter", instance_value(std::int64_t{1})}};
+        save.instance_keys_to_associate[key] = {};
+        save.ready_to_run = true;
+        save.unlock_instance = true;
+        run(store, handle, std::move(save)).require_ok();
+        auto by_key = store.create_instance_handle();
+        run(store, by_key, cmd::load_workflow_by_instance_key(key)).require_ok();
+        cmd::save_workflow complete;
+        complete.instance_data = property_bag{};
+        complete.complete_instance = true;
+        complete.unlock_instance = true;
+        run(store, by_key, std::move(complete)).require_ok();
+        run(store, store.create_instance_handle(), cmd::try_load_runnable_workflow{}).require_ok();
+        run(store, store.create_instance_handle(), cmd::detect_runnable_instances{}).require_ok();
+        run(store, store.create_instance_handle(), cmd::query_activatable_workflows{}).require_ok();
+        run(store, store.create_instance_handle(), cmd::extend_lock{}).require_ok();
+        run(store, store.create_instance_handle(), cmd::recover_instance_locks{}).require_ok();
+        run(store, store.create_instance_handle(), cmd::delete_workflow_owner{}).require_ok();
+    }
+    try {
+        pg_instance_store store(ioc.get_executor(), schema->url() + " user=" + observer, options(), schema->settings());
+        BOOST_FAIL("an observer opened the store");
+    } catch (const store_error& e) {
+        BOOST_TEST(e.diag().server.sqlstate == "42501");
+        BOOST_TEST(e.diag().message.find("durable_store_users") != std::string::npos, e.diag().message);
+    }
+    ioc.restart();
+    ioc.poll();
+}
+
+BOOST_AUTO_TEST_CASE(sql_injection_through_names_and_metadata_is_inert) {
+    auto& store = new_store();
+    const std::string evil = "x'); DROP SCHEMA \"" + schema->name() + "\" CASCADE; --\" \\ $$ $1";
+    cmd::create_workflow_owner create;
+    create.workflow_host_type = name{evil, evil};
+    create.owner_metadata = property_bag{{name{evil, evil}, instance_value(evil)}};
+    auto owner_handle = store.create_instance_handle(instance_owner{});
+    run(store, owner_handle, std::move(create)).require_ok();
+    const uuid key = random_uuid();
+    const uuid id = random_uuid();
+    auto handle = store.create_instance_handle(id);
+    cmd::save_workflow save;
+    save.instance_data = property_bag{{name{evil, evil}, instance_value(evil)}};
+    save.instance_metadata_changes = property_bag{{name{evil, evil}, instance_value(evil)}};
+    save.instance_keys_to_associate[key] = property_bag{{name{evil, evil}, instance_value(evil)}};
+    save.execution_status = evil;
+    save.blocking_bookmarks = evil;
+    save.suspension = cmd::suspension_change::suspend;
+    save.suspension_reason = evil;
+    save.suspension_exception_name = evil;
+    save.workflow_host_type = name{evil, evil};
+    save.definition_identity = workflow_identity{evil, evil, std::nullopt};
+    save.unlock_instance = true;
+    run(store, handle, std::move(save)).require_ok();
+    auto again = store.create_instance_handle();
+    const auto loaded = run(store, again, cmd::load_workflow_by_instance_key(key));
+    loaded.require_ok();
+    BOOST_TEST(std::get<std::string>(loaded.view.data.at(name{evil, evil}).get()) == evil);
+    BOOST_TEST(std::get<std::string>(loaded.view.metadata.at(name{evil, evil}).get()) == evil);
+    BOOST_TEST(std::get<std::string>(loaded.view.keys.at(key).metadata.at(name{evil, evil}).get()) == evil);
+    // The schema is still there, with the one instance in it.
+    BOOST_TEST(counter_of_rows("instances_table") == 1);
 }
 
 BOOST_AUTO_TEST_CASE(cancelling_a_command_waiting_on_the_server) {

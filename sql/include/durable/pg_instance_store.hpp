@@ -18,6 +18,18 @@
 // Cancellation: a cancelled command stops waiting at once, asks the server to cancel the
 // statement and discards the connection; it completes with operation_aborted. A cancelled save
 // may still have committed: reload to know.
+//
+// Runnable detection: while background tasks run, a dedicated connection LISTENs on the
+// schema's channel (<schema>_runnable), so another host's commit that makes an instance runnable
+// wakes detection at once; polling at the detection period stays the safety net.
+//
+// Saves: the store remembers the metadata and keys its handles' locks were granted with, so a
+// save sends the whole metadata only when it changes it and the database need not send them back
+// (docs/sql.md, "Metadata"). Another process's changes cannot slip in meanwhile: the lock fences
+// them out.
+//
+// Thread-safety and object lifetimes: as instance_store. Opening blocks (one connection and one
+// query); nothing else does, except the blocking execute().
 
 #include <durable/instance_store.hpp>
 

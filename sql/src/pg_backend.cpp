@@ -156,7 +156,7 @@ private:
     void run_query(std::unique_ptr<pg_connection> conn) {
         conn_ = std::move(conn);
         const auto& st = b_.statements();
-        query_.emplace(*conn_, call_.which, b_.statement_name(call_.which), st.texts[call_.which], &call_.params);
+        query_.emplace(*conn_, call_.which, b_.statement_name(call_.which), st.text(call_.which), &call_.params);
         async_drive(sd_, *query_, false, cancelled_, [self = shared_from_this()](error_code ec) { self->on_query(ec); });
     }
 
@@ -177,7 +177,7 @@ private:
             // unlock's fate: the lock would otherwise lapse with the owner's lease).
             undo_call_ = unlock_call(request_, *undo);
             const auto& st = b_.statements();
-            query_.emplace(*conn_, undo_call_.which, b_.statement_name(undo_call_.which), st.texts[undo_call_.which],
+            query_.emplace(*conn_, undo_call_.which, b_.statement_name(undo_call_.which), st.text(undo_call_.which),
                            &undo_call_.params);
             return async_drive(sd_, *query_, false, cancelled_, [self = shared_from_this(), outcome_ec](error_code wait_ec) {
                 if (wait_ec || self->query_->failed() == failure::connection_lost) self->conn_->mark_broken();
@@ -316,7 +316,7 @@ pg_backend::pg_backend(std::string conninfo, pg_store_settings settings)
     }
     param_list none;
     query_machine q(*conn, st_get_store_version, statement_name(st_get_store_version),
-                    statements_.texts[st_get_store_version], &none);
+                    statements_.text(st_get_store_version), &none);
     run_blocking(q);
     if (q.failed() != failure::none) {
         diag.server = q.server();
@@ -537,7 +537,7 @@ error_code pg_backend::run_command(const command_request& request, command_outco
             if (verdict.retry) continue;
             return verdict.ec;
         }
-        query_machine q(*conn, call.which, statement_name(call.which), statements_.texts[call.which], &call.params);
+        query_machine q(*conn, call.which, statement_name(call.which), statements_.text(call.which), &call.params);
         run_blocking(q);
         if (q.failed() == failure::none) {
             auto result = q.take_result();
@@ -550,7 +550,7 @@ error_code pg_backend::run_command(const command_request& request, command_outco
                 server_diagnostics ignored;
                 if (auto again = sync_acquire(ignored)) {
                     const command_call unlock = unlock_call(request, *undo);
-                    query_machine u(*again, unlock.which, statement_name(unlock.which), statements_.texts[unlock.which],
+                    query_machine u(*again, unlock.which, statement_name(unlock.which), statements_.text(unlock.which),
                                     &unlock.params);
                     run_blocking(u);
                     sync_release(std::move(again));

@@ -38,7 +38,7 @@ public:
     const statement_texts& statements() const noexcept { return statements_; }
     /// The name to prepare `which` under; empty when prepared statements are off.
     std::string_view statement_name(statement which) const noexcept {
-        return settings_.prepared_statements ? std::string_view(statements_.names[which]) : std::string_view();
+        return settings_.prepared_statements ? std::string_view(statements_.name(which)) : std::string_view();
     }
     std::chrono::milliseconds connect_timeout() const noexcept { return settings_.connect_timeout; }
     held_instances& held() noexcept { return held_; }

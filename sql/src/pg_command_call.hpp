@@ -34,6 +34,9 @@ enum statement : int {
 /// The call texts for one schema, prepared under stable names ("durable_<function>").
 struct statement_texts {
     explicit statement_texts(const std::string& schema);
+    const std::string& name(statement s) const { return names[static_cast<std::size_t>(s)]; }
+    const std::string& text(statement s) const { return texts[static_cast<std::size_t>(s)]; }
+
     std::array<std::string, statement_count> names;
     std::array<std::string, statement_count> texts;
 };

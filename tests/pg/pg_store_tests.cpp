@@ -105,14 +105,24 @@ struct pg_fixture : test::io_context_fixture {
     }
     std::thread lock_row(const uuid& id, std::chrono::milliseconds hold) { return lock_rows({id}, hold); }
 
-    /// Ends the server sessions running `function` of this schema, from a thread of its own
-    /// after `delay` (the command is then waiting on the locked row).
+    /// Ends the server sessions running `function` of this schema, from a thread of its own:
+    /// after `delay`, and then as soon as one is running (the command is waiting on the locked
+    /// row), trying for up to 5 s so a slow start of the command does not dodge it.
     std::thread terminate_sessions_running(const std::string& function, std::chrono::milliseconds delay) {
-        const std::string sql = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() "
-                                "AND query LIKE '%\"" + schema->name() + "\"." + function + "(%'";
+        const std::string sql = "DO $$ BEGIN RAISE EXCEPTION 'count=%', (SELECT count(*) FROM (SELECT "
+                                "pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND "
+                                "state = 'active' AND query LIKE '%\"" + schema->name() + "\"." + function +
+                                "(%') ended); END $$";
         return std::thread([url = schema->url(), sql, delay] {
             std::this_thread::sleep_for(delay);
-            execute_script(url, sql);
+            for (int attempt = 0; attempt < 100; ++attempt) {
+                try {
+                    execute_script(url, sql);
+                } catch (const store_error& e) {
+                    if (e.diag().server.message.find("count=0") == std::string::npos) return;
+                }
+                std::this_thread::sleep_for(50ms);
+            }
         });
     }
 
@@ -197,7 +207,7 @@ BOOST_AUTO_TEST_CASE(a_load_whose_connection_is_lost_in_flight_is_in_doubt_and_l
     }())
         .require_ok();
 
-    auto locker = lock_row(id, 1500ms);
+    auto locker = lock_row(id, 3000ms);
     std::this_thread::sleep_for(300ms);
     auto killer = terminate_sessions_running("load_instance", 300ms);
     auto loading = store.create_instance_handle(id);
@@ -218,7 +228,7 @@ BOOST_AUTO_TEST_CASE(a_bound_save_whose_connection_is_lost_in_flight_is_retried_
     make_owner(store);
     auto [id, handle] = save_new(store, 1);
 
-    auto locker = lock_row(id, 1500ms);
+    auto locker = lock_row(id, 3000ms);
     std::this_thread::sleep_for(300ms);
     auto killer = terminate_sessions_running("save_instance", 300ms);
     cmd::save_workflow save;

@@ -67,14 +67,31 @@ private:
     void attempt() {
         if (cancelled_) return finish_run(asio::error::operation_aborted, {});
         ++attempts_;
-        core_->async_run(request_, asio::bind_cancellation_slot(
+        core_->async_run(request_for_attempt(), asio::bind_cancellation_slot(
                                        store_cancel_.slot(),
                                        asio::bind_executor(core_->strand, [self = shared_from_this()](error_code ec, command_outcome out) {
                                            self->on_result(ec, std::move(out));
                                        })));
     }
 
+    /// A load may be retried, so the request is kept; loads carry no instance data. A save
+    /// runs once: its data is moved to the store, and only what complete() and the contract
+    /// check read stays here.
+    command_request request_for_attempt() {
+        auto* save = std::get_if<commands::save_workflow>(&request_.command);
+        if (save == nullptr) return request_;
+        commands::save_workflow kept;
+        kept.unlock_instance = save->unlock_instance;
+        kept.complete_instance = save->complete_instance;
+        command_request sent = std::move(request_);
+        request_ = command_request{std::move(kept), sent.owner_id, sent.instance_id, sent.lock_version, sent.released_locks};
+        return sent;
+    }
+
     void on_result(error_code ec, command_outcome out) {
+        // This attempt is over: a cancellation from now on (during the retry back-off) must not
+        // reach the backend's finished operation.
+        store_cancel_.slot().clear();
         if (!cancelled_) {
             if (auto delay = core_->locked_retry_delay(request_.command, ec, attempts_,
                                                        std::chrono::steady_clock::now() - started_)) {

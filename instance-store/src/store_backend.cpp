@@ -77,9 +77,15 @@ std::string check_command_outcome(const command_request& request, error_code ec,
             return std::string(commands::command_name(cmd)) + ": view.state must be uninitialized or initialized";
         return {};
     }
-    if (std::holds_alternative<commands::save_workflow>(cmd)) {
+    if (const auto* save = std::get_if<commands::save_workflow>(&cmd)) {
         auto why = check_bound_instance(request, view, true);
-        return why.empty() ? why : "save_workflow: " + why;
+        if (!why.empty()) return "save_workflow: " + why;
+        const bool lets_go = save->unlock_instance || save->complete_instance;
+        if (lets_go && view.lock_version >= 0)
+            return "save_workflow: view.lock_version " + std::to_string(view.lock_version) +
+                   " after a save that unlocked or completed the instance (must be -1)";
+        if (!lets_go && view.lock_version < 0) return "save_workflow: view.lock_version is -1 after a save that kept the lock";
+        return {};
     }
     if (std::holds_alternative<commands::try_load_runnable_workflow>(cmd)) {
         if (!view.instance_id) {

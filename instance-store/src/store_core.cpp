@@ -86,12 +86,7 @@ bool store_core::prepare(handle_state& hs, commands::command&& cmd, command_requ
     if (hs.owner && !hs.owner->valid)
         return failed(errc::owner_lease_expired,
                       "owner " + to_string(hs.owner->id) + " was lost (deleted or lease expired); create a new owner");
-    if (std::holds_alternative<commands::create_workflow_owner>(cmd)) {
-        std::scoped_lock store_lock(mutex);
-        if (owner && owner->valid)
-            return failed(errc::invalid_command, "this store object already has a live owner (" + to_string(owner->id) +
-                                                     "); the original supports one owner per store");
-    }
+    const bool creates_owner = std::holds_alternative<commands::create_workflow_owner>(cmd);
 
     std::string why;
     if (auto invalid = commands::validate(cmd, {hs.owner != nullptr, hs.instance_id.has_value(), hs.lock_version >= 0}, why))
@@ -110,6 +105,18 @@ bool store_core::prepare(handle_state& hs, commands::command&& cmd, command_requ
     if (hs.owner) {
         std::scoped_lock owner_lock(hs.owner->mutex);
         request.released_locks = hs.owner->released;
+    }
+    if (creates_owner) {
+        // Reserved until complete(): two concurrent creations must not both register an owner.
+        std::scoped_lock store_lock(mutex);
+        if (owner && owner->valid)
+            return failed(errc::invalid_command, "this store object already has a live owner (" + to_string(owner->id) +
+                                                     "); the original supports one owner per store");
+        if (owner_being_created)
+            return failed(errc::invalid_command,
+                          "another create_workflow_owner is running on this store object; the original supports one "
+                          "owner per store");
+        owner_being_created = true;
     }
     request.command = std::move(cmd);  // instance data can be large: never copied
     request.owner_id = hs.owner ? std::optional<uuid>(hs.owner->id) : std::nullopt;
@@ -191,11 +198,12 @@ instance_view store_core::complete(handle_state& hs, const command_request& requ
         hs.last_diagnostics = ec ? outcome.diag : diagnostics{};
     }
 
+    if (std::holds_alternative<commands::create_workflow_owner>(request.command)) {
+        std::scoped_lock lock(mutex);
+        owner_being_created = false;
+        if (created_owner) owner = created_owner;
+    }
     if (created_owner) {
-        {
-            std::scoped_lock lock(mutex);
-            owner = created_owner;
-        }
         asio::post(strand, [self = shared_from_this(), created_owner] { self->owner_created(created_owner); });
     }
     if (lost_owner) {
@@ -272,7 +280,19 @@ void store_core::owner_created(std::shared_ptr<owner_state> created) {
 
 void store_core::owner_gone(const std::shared_ptr<owner_state>& gone, errc why) {
     gone->valid = false;
-    if (!is_store_owner(gone)) return;
+    if (!is_store_owner(gone)) {
+        // Replaced already (a new owner was created meanwhile): only its own waiters end.
+        for (auto it = waiters.begin(); it != waiters.end();) {
+            if ((*it)->owner != gone) {
+                ++it;
+                continue;
+            }
+            auto w = *it;
+            it = waiters.erase(it);
+            complete_waiter(*w, why, {}, "the owner the wait was for was lost (deleted, or its lease expired)");
+        }
+        return;
+    }
     renew_timer.cancel();
     stop_detection();
     signalled.clear();
@@ -358,6 +378,7 @@ void store_core::detect_once() {
         return;
     }
     detection_state = detection::running;
+    wake_while_running = false;  // this detection sees every commit made so far
     const auto period = saturating_cast<std::chrono::steady_clock::duration>(options.runnable_instances_detection_period);
     if (current->activation_service) {
         run_internal(current, commands::query_activatable_workflows{}, [this, current, period](error_code ec, command_outcome out) {
@@ -415,6 +436,7 @@ void store_core::add_waiter(std::shared_ptr<waiter> w, std::shared_ptr<owner_sta
         return complete_waiter(*w, errc::invalid_handle, {},
                                "the handle's owner " + to_string(waiting_owner->id) + " is not this store's owner");
     if (!signalled.empty()) return complete_waiter(*w, {}, {signalled.begin(), signalled.end()});
+    w->owner = std::move(waiting_owner);
     waiters.push_back(std::move(w));
 }
 

@@ -99,6 +99,7 @@ struct store_core : std::enable_shared_from_this<store_core> {
         waiter(asio::any_completion_handler<events_signature> h, diagnostics* d) : handler(std::move(h)), diag(d) {}
         asio::any_completion_handler<events_signature> handler;  // empty once completed
         diagnostics* diag;                                        // explains a failure, if set
+        std::shared_ptr<owner_state> owner;                       // what it waits for; strand-only
         bool cancelled = false;                                   // strand-only
     };
     void add_waiter(std::shared_ptr<waiter> w, std::shared_ptr<owner_state> owner);
@@ -122,8 +123,9 @@ struct store_core : std::enable_shared_from_this<store_core> {
     const std::shared_ptr<store_backend> backend;  // owned; outlives every operation that uses it
     std::atomic<bool> shut{false};
 
-    std::mutex mutex;  // guards owner
+    std::mutex mutex;  // guards owner and owner_being_created
     std::shared_ptr<owner_state> owner;
+    bool owner_being_created = false;  // a create_workflow_owner is between prepare() and complete()
 
     // Strand-only state.
     asio::steady_timer renew_timer;

@@ -7,10 +7,13 @@
 #include <durable/store_error.hpp>
 #include <durable/with_diagnostics.hpp>
 
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/use_future.hpp>
 
+#include <algorithm>
 #include <exception>
 #include <future>
 #include <thread>
@@ -127,6 +130,50 @@ BOOST_AUTO_TEST_CASE(use_awaitable_wrapped_in_with_diagnostics_throws_a_store_er
         }
     });
     BOOST_TEST(caught);
+}
+
+BOOST_AUTO_TEST_CASE(a_token_kept_by_the_caller_works_every_time_it_is_used) {
+    // An lvalue token is used, not moved from: the callback's state is there on the second use.
+    auto& store = new_store();
+    make_owner(store);
+    auto failures = std::make_shared<int>(0);
+    auto token = with_diagnostics([failures](std::exception_ptr e, instance_view) {
+        if (e) ++*failures;
+    });
+    for (int i = 0; i < 3; ++i) store.async_execute(store.create_instance_handle(random_uuid()), cmd::load_workflow{}, token);
+    ioc.restart();
+    ioc.run();
+    BOOST_TEST(*failures == 3, "each use reported its instance_not_found through the same callback");
+}
+
+BOOST_AUTO_TEST_CASE(diagnostics_reach_the_exception_when_the_inner_token_is_a_binder) {
+    auto& holder = new_store();
+    const auto holder_owner = make_owner(holder);
+    const auto saved = save_new(holder, counter_bag(1));  // saved.second keeps the lock
+    auto& other = new_store();
+    make_owner(other);
+    asio::cancellation_signal never;
+    bool caught = false;
+    run_coroutine(*this, [&]() -> asio::awaitable<void> {
+        try {
+            co_await other.async_execute(other.create_instance_handle(saved.first), cmd::load_workflow{},
+                                         with_diagnostics(asio::bind_cancellation_slot(never.slot(), asio::use_awaitable)));
+        } catch (const store_error& e) {
+            caught = e.diag().lock_holder == holder_owner.id();
+        }
+    });
+    BOOST_TEST(caught, "the store_error names the holder though the inner token is a binder");
+}
+
+BOOST_AUTO_TEST_CASE(two_owners_created_at_once_on_one_store_one_is_refused) {
+    auto& store = new_store();
+    std::vector<error_code> results;
+    for (int i = 0; i < 2; ++i)
+        store.async_create_owner(host_owner(), [&](error_code ec, instance_owner) { results.push_back(ec); });
+    test::run_until(ioc, [&] { return results.size() == 2; });
+    BOOST_TEST(std::count(results.begin(), results.end(), error_code{}) == 1);
+    BOOST_TEST(std::count(results.begin(), results.end(), make_error_code(errc::invalid_command)) == 1);
+    BOOST_TEST(store.owner().is_valid());
 }
 
 BOOST_AUTO_TEST_CASE(a_failed_wait_for_events_explains_itself) {

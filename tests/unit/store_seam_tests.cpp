@@ -7,6 +7,7 @@
 
 #include <test_common/exec_result.hpp>
 
+#include <boost/asio/append.hpp>
 #include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
@@ -128,6 +129,51 @@ BOOST_AUTO_TEST_CASE(the_backend_is_shut_down_once_and_outlives_the_operation_th
     BOOST_TEST(seen->shut_downs == 1);
 }
 
+BOOST_AUTO_TEST_CASE(a_cancellation_during_the_retry_back_off_does_not_reach_the_finished_attempt) {
+    // The backend answers every load "locked" at once and keeps its cancellation slot handler
+    // installed, as a careless backend might: the facade must have cleared the slot.
+    struct locked_backend final : store_backend {
+        std::shared_ptr<std::atomic<int>> late_cancellations = std::make_shared<std::atomic<int>>(0);
+        error_code run_command(const command_request& request, command_outcome& outcome) override {
+            if (std::holds_alternative<cmd::create_workflow_owner>(request.command)) {
+                outcome.view.owner_id = random_uuid();
+                return {};
+            }
+            return errc::instance_locked;
+        }
+        void async_run_command(command_request,
+                               asio::any_completion_handler<void(error_code, command_outcome)> handler) override {
+            auto slot = asio::get_associated_cancellation_slot(handler);
+            if (slot.is_connected()) slot.assign([late = late_cancellations](asio::cancellation_type) { ++*late; });
+            asio::post(context().executor, asio::append(std::move(handler), error_code(errc::instance_locked),
+                                                        command_outcome{}));
+        }
+    };
+    asio::io_context ioc;
+    auto backend = std::make_shared<locked_backend>();
+    store_options o = quiet_options();
+    o.locked_retry = locked_instance_retry::basic;  // 5 s between attempts
+    instance_store store(ioc.get_executor(), o, backend);
+    store.create_owner({});
+    asio::cancellation_signal cancel;
+    error_code result;
+    bool done = false;
+    store.async_execute(store.create_instance_handle(random_uuid()), cmd::load_workflow{},
+                        asio::bind_cancellation_slot(cancel.slot(), [&](error_code ec, instance_view) {
+                            result = ec;
+                            done = true;
+                        }));
+    for (int i = 0; i < 20; ++i) {  // the first attempt answers; the back-off timer is armed
+        ioc.restart();
+        ioc.poll();
+    }
+    BOOST_TEST_REQUIRE(!done);
+    cancel.emit(asio::cancellation_type::terminal);
+    test::run_until(ioc, [&] { return done; });
+    BOOST_TEST((result == asio::error::operation_aborted), result.message());
+    BOOST_TEST(*backend->late_cancellations == 0, "the finished attempt's slot was cleared");
+}
+
 BOOST_AUTO_TEST_CASE(a_null_backend_is_refused) {
     asio::io_context ioc;
     BOOST_CHECK_THROW(instance_store(ioc.get_executor(), {}, nullptr), std::invalid_argument);
@@ -237,8 +283,15 @@ BOOST_AUTO_TEST_CASE(each_rule_accepts_what_it_promises_and_names_what_breaks_it
         BOOST_TEST(!keeps(request_for(load), bound(id, 3, instance_state::completed)), "a completed state");
     }
 
+    cmd::save_workflow unlocking;
+    unlocking.unlock_instance = true;
+    cmd::save_workflow completing;
+    completing.complete_instance = true;
     BOOST_TEST(keeps(request_for(cmd::save_workflow{}, id, 4), bound(id, 4)));
-    BOOST_TEST(keeps(request_for(cmd::save_workflow{}, id, 4), bound(id, -1)), "an unlocking save");
+    BOOST_TEST(keeps(request_for(unlocking, id, 4), bound(id, -1)), "an unlocking save");
+    BOOST_TEST(keeps(request_for(completing, id, 4), bound(id, -1)), "a completing save");
+    BOOST_TEST(!keeps(request_for(unlocking, id, 4), bound(id, 4)), "a lock still held after unlocking");
+    BOOST_TEST(!keeps(request_for(cmd::save_workflow{}, id, 4), bound(id, -1)), "a lock lost by a save that kept it");
     BOOST_TEST(!keeps(request_for(cmd::save_workflow{}, id, 4), bound(id, 5)), "a lock version that moved");
     BOOST_TEST(!keeps(request_for(cmd::save_workflow{}, id, 4), bound(id, -2)));
 

@@ -232,4 +232,22 @@ BOOST_AUTO_TEST_CASE(a_store_is_made_only_in_an_empty_directory) {
     BOOST_TEST(!fs::exists(dir / "store.xml.0123456789abcdef.tmp"));
 }
 
+
+
+BOOST_AUTO_TEST_CASE(damage_found_while_opening_reaches_the_callers_handler) {
+    // The public constructor hands the caller's options to the backend before the facade takes
+    // them: a damaged record found while the index is rebuilt goes to the caller's handler.
+    const uuid damaged = random_uuid();
+    {
+        auto store = open();
+        store->execute(store->create_instance_handle(damaged), save_counter(1));
+    }
+    write_file(instance_file(dir, damaged), "<instance xmlns=\"urn:durable:xml-store:2\"");
+    damage_log damage;
+    store_options options;
+    options.on_damaged_record = damage.handler();
+    xml_instance_store store(ioc.get_executor(), dir, options);
+    BOOST_TEST(damage.mentions(instance_file(dir, damaged)), "the opening's report reached the handler");
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -65,7 +65,14 @@ public:
         asio::post(pool_, [this, work = std::move(work), stop, request = std::move(request),
                            handler = std::move(handler)]() mutable {
             command_outcome outcome;
-            const error_code ec = extension::run_engine_command(records_, options(), request, outcome, stop->get_token());
+            error_code ec = asio::error::operation_aborted;
+            // A command still queued when the store goes does not start; one waiting for the
+            // directory's lock stops waiting. Shutting down then never waits for another process.
+            std::stop_callback on_shut_down(shutting_down_.get_token(), [stop] { stop->request_stop(); });
+            if (shutting_down_.stop_requested())
+                outcome.diag.message = "the store was shut down before the command ran";
+            else
+                ec = extension::run_engine_command(records_, options(), request, outcome, stop->get_token());
             asio::post(work, asio::append(std::move(handler), ec, std::move(outcome)));
         });
     }
@@ -78,7 +85,10 @@ private:
             std::scoped_lock lock(pool_mutex_);
             pool_joined_ = true;
         }
-        pool_.join();
+        shutting_down_.request_stop();
+        // Joining from one of the pool's own threads (a damage report or fault hook that destroyed
+        // the store) would wait for itself; the pool is joined when the backend goes instead.
+        if (!pool_.get_executor().running_in_this_thread()) pool_.join();
     }
 
     static xml_record_store open(std::filesystem::path directory, const store_options& options,
@@ -109,16 +119,18 @@ private:
     asio::thread_pool pool_;
     std::mutex pool_mutex_;
     bool pool_joined_ = false;  // guarded by pool_mutex_
+    std::stop_source shutting_down_;
 };
 
 xml_instance_store::xml_instance_store(asio::any_io_executor executor, std::filesystem::path directory,
                                        store_options options, xml_store_settings settings)
-    : xml_instance_store(std::move(executor), std::make_shared<backend>(std::move(directory), options, settings, nullptr),
-                         std::move(options)) {}
+    // `options` is read twice here, never moved from: the order in which arguments are evaluated
+    // is unspecified, and the backend needs the caller's on_damaged_record.
+    : xml_instance_store(std::move(executor), options, std::make_shared<backend>(std::move(directory), options, settings, nullptr)) {}
 
-xml_instance_store::xml_instance_store(asio::any_io_executor executor, std::shared_ptr<backend> store_backend,
-                                       store_options options)
-    : instance_store(std::move(executor), without_compression(std::move(options)), store_backend),
+xml_instance_store::xml_instance_store(asio::any_io_executor executor, const store_options& options,
+                                       std::shared_ptr<backend> store_backend)
+    : instance_store(std::move(executor), without_compression(options), store_backend),
       directory_(store_backend->directory()) {}
 
 std::unique_ptr<xml_instance_store> testing::seam::open(asio::any_io_executor executor, std::filesystem::path directory,
@@ -126,8 +138,7 @@ std::unique_ptr<xml_instance_store> testing::seam::open(asio::any_io_executor ex
                                                         fault_hook hook) {
     auto store_backend =
         std::make_shared<xml_instance_store::backend>(std::move(directory), options, settings, std::move(hook));
-    return std::unique_ptr<xml_instance_store>(
-        new xml_instance_store(std::move(executor), std::move(store_backend), std::move(options)));
+    return std::unique_ptr<xml_instance_store>(new xml_instance_store(std::move(executor), options, std::move(store_backend)));
 }
 
 const char* testing::to_string(write_step step) noexcept {

@@ -68,8 +68,8 @@ struct command_request {
 ///                                (the same as the request's when it already held one).
 ///                                view.state is uninitialized or initialized.
 ///   save_workflow                view.instance_id as for a load. view.lock_version >= 0 while
-///                                the lock is kept; -1 once the save unlocked or completed the
-///                                instance, which ends the handle's work.
+///                                the lock is kept; -1 when the save unlocked or completed the
+///                                instance (and only then), which ends the handle's work.
 ///   try_load_runnable_workflow   either nothing bound (no runnable instance: the search came up
 ///                                empty, which re-arms runnable detection), or as for a load.
 ///   query_activatable_workflows  view.activatable_workflows.
@@ -80,7 +80,11 @@ struct command_request {
 /// On failure the view is ignored. Errors are of store_category; an error that means the owner
 /// is gone (durable::condition::owner_invalid) ends the owner, one that means the lock is gone
 /// (condition::lock_lost) frees the handle. A backend never reports an error for a command it
-/// committed: the caller would retry a change that was made.
+/// committed: the caller would retry a change that was made. The one exception is
+/// commit_in_doubt, which says the command may or may not have committed (a connection lost
+/// after the request was sent, a crash between the steps of a durable write); diag.instance_id
+/// names the instance. A load that ends in doubt may have taken the lock: the owner finds it
+/// held when it reloads (handle_conflict) until lock recovery or the owner's end releases it.
 struct command_outcome {
     instance_view view;
     diagnostics diag;
@@ -133,11 +137,15 @@ public:
     /// need the io_context to run.
     virtual error_code run_command(const command_request& request, command_outcome& outcome) = 0;
 
-    /// Runs one command asynchronously; must not complete inline. The handler may have a
-    /// cancellation slot (asio::get_associated_cancellation_slot): a backend that waits (for a
-    /// lock, a socket) ends the wait on cancellation and completes with operation_aborted. The
-    /// default runs run_command from a handler posted to the store's executor: right for stores
-    /// whose commands do no blocking I/O.
+    /// Runs one command asynchronously. Completes the handler exactly once, never inline, and
+    /// through its associated executor (asio::post(context().executor, asio::append(std::move(
+    /// handler), ec, std::move(outcome))) does): the facade's bookkeeping runs on a strand that
+    /// it binds to the handler. The handler may have a cancellation slot
+    /// (asio::get_associated_cancellation_slot): a backend that waits (for a lock, a socket) ends
+    /// the wait on cancellation and completes with operation_aborted. The slot may be used only
+    /// until the handler is completed; the facade clears it then. The default runs run_command
+    /// from a handler posted to the store's executor: right for stores whose commands do no
+    /// blocking I/O.
     virtual void async_run_command(command_request request,
                                    asio::any_completion_handler<void(error_code, command_outcome)> handler);
 

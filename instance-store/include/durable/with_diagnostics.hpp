@@ -5,6 +5,10 @@
 // `co_await store.async_execute(...)` throws an error that says who holds the lock, and
 // `with_diagnostics(asio::use_future)` makes a future that does. The store's default token is
 // with_diagnostics(asio::deferred). Modelled on boost.mysql's with_diagnostics.
+//
+// Binders go inside: with_diagnostics(asio::bind_cancellation_slot(slot, asio::use_awaitable)).
+// (Boost 1.81's binders cannot wrap a token whose async_result has only initiate(); that is a
+// compile error, never a silent loss of the diagnostics.)
 
 #include <durable/diagnostics.hpp>
 #include <durable/error.hpp>
@@ -95,11 +99,15 @@ template <class Token, class T>
 struct async_result<durable::with_diagnostics_t<Token>, void(durable::error_code, T)> {
     template <class Initiation, class RawToken, class... Args>
     static auto initiate(Initiation&& initiation, RawToken&& token, Args&&... args) {
-        auto& inner_token = token.token;  // const when the token came as const
-        return async_initiate<std::remove_reference_t<decltype(inner_token)>, void(std::exception_ptr, T)>(
+        // The inner token keeps the value category of the outer one: an lvalue token is used,
+        // not moved from (a token kept by the caller works again), a const one is copied.
+        using inner_token_type = std::remove_reference_t<decltype((token.token))>;
+        using inner = std::conditional_t<std::is_lvalue_reference_v<RawToken>, inner_token_type&, inner_token_type>;
+        auto& inner_token = token.token;
+        return async_initiate<inner, void(std::exception_ptr, T)>(
             [inner = std::forward<Initiation>(initiation)](auto&& handler, auto&&... inner_args) mutable {
                 using handler_type = std::decay_t<decltype(handler)>;
-                std::move(inner)(durable::detail::diagnostics_handler<handler_type>(std::move(handler)),
+                std::move(inner)(durable::detail::diagnostics_handler<handler_type>(std::forward<decltype(handler)>(handler)),
                                  std::forward<decltype(inner_args)>(inner_args)...);
             },
             inner_token, std::forward<Args>(args)...);

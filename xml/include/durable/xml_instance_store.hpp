@@ -79,7 +79,7 @@ public:
 private:
     class backend;
     friend struct testing::seam;
-    xml_instance_store(asio::any_io_executor executor, std::shared_ptr<backend> store_backend, store_options options);
+    xml_instance_store(asio::any_io_executor executor, const store_options& options, std::shared_ptr<backend> store_backend);
 
     std::filesystem::path directory_;
 };

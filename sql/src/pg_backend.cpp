@@ -354,7 +354,7 @@ void pg_backend::attached() {
     // the listening socket would keep the io_context busy for ever.
     if (settings_.listen && options().run_background_tasks) {
         listener_ = std::make_shared<pg_listener>(context().executor, conninfo_, settings_.schema + "_runnable",
-                                                  context().events);
+                                                  context().events, settings_.connect_timeout);
         listener_->start();
     }
 }

@@ -7,9 +7,10 @@
 
 namespace durable::pg::detail {
 
-pg_listener::pg_listener(asio::any_io_executor executor, std::string conninfo, std::string channel, store_events events)
+pg_listener::pg_listener(asio::any_io_executor executor, std::string conninfo, std::string channel, store_events events,
+                         std::chrono::milliseconds connect_timeout)
     : strand_(asio::make_strand(executor)), sd_(strand_), timer_(strand_), conninfo_(std::move(conninfo)),
-      listen_statement_("LISTEN \"" + channel + "\""), events_(std::move(events)) {}
+      listen_statement_("LISTEN \"" + channel + "\""), events_(std::move(events)), connect_timeout_(connect_timeout) {}
 
 pg_listener::~pg_listener() {
     // libpq owns the socket: the descriptor lets go of it before PQfinish closes it.
@@ -40,10 +41,16 @@ void pg_listener::connect() {
     drop_connection();
     conn_ = std::make_unique<pg_connection>(conninfo_);
     connecting_.emplace(*conn_);
+    // A connect that hangs (a silent network) is abandoned and retried like a failed one.
+    timer_.expires_after(connect_timeout_);
+    timer_.async_wait([self = shared_from_this()](error_code ec) {
+        if (!ec && self->connecting_) self->sd_.cancel();
+    });
     async_drive(sd_, *connecting_, true, stopped_, [self = shared_from_this()](error_code ec) { self->on_connected(ec); });
 }
 
 void pg_listener::on_connected(error_code ec) {
+    timer_.cancel();
     if (stopped_) return drop_connection();
     if (ec || connecting_->failed() != failure::none) return reconnect_later();
     connecting_.reset();

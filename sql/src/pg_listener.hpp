@@ -17,7 +17,8 @@ namespace durable::pg::detail {
 
 class pg_listener : public std::enable_shared_from_this<pg_listener> {
 public:
-    pg_listener(asio::any_io_executor executor, std::string conninfo, std::string channel, store_events events);
+    pg_listener(asio::any_io_executor executor, std::string conninfo, std::string channel, store_events events,
+                std::chrono::milliseconds connect_timeout);
     ~pg_listener();
 
     void start();
@@ -41,6 +42,7 @@ private:
     std::unique_ptr<pg_connection> conn_;
     std::optional<connect_machine> connecting_;
     std::optional<query_machine> query_;
+    std::chrono::milliseconds connect_timeout_;
     int failures_ = 0;
     bool stopped_ = false;
 };

@@ -3,6 +3,7 @@
 #include <durable/codec.hpp>
 
 #include <algorithm>
+#include <array>
 #include <stdexcept>
 #include <variant>
 
@@ -109,6 +110,14 @@ const uuid& instance_of(const command_request& request) {
     return *request.instance_id;
 }
 
+/// An identity's version as the four nullable bigint parameters the SQL takes (major, minor,
+/// build, revision), all NULL for an identity without a version.
+std::array<std::optional<std::int64_t>, 4> version_parameters(const workflow_identity& identity) {
+    if (!identity.version) return {};
+    const auto& v = *identity.version;
+    return {v.major, v.minor, v.build, v.revision};
+}
+
 void add_host_type(param_list& p, const std::optional<name>& host_type) {
     if (host_type) {
         p.add_text(host_type->ns);
@@ -170,10 +179,11 @@ struct call_builder {
         for (const auto& id : cmd.definition_identities) {
             names.push_back(id.name);
             packages.push_back(id.package);
-            majors.push_back(id.version ? std::optional<std::int64_t>(id.version->major) : std::nullopt);
-            minors.push_back(id.version ? std::optional<std::int64_t>(id.version->minor) : std::nullopt);
-            builds.push_back(id.version ? id.version->build : std::nullopt);
-            revisions.push_back(id.version ? id.version->revision : std::nullopt);
+            const auto version = version_parameters(id);
+            majors.push_back(version[0]);
+            minors.push_back(version[1]);
+            builds.push_back(version[2]);
+            revisions.push_back(version[3]);
         }
         p.add_text_array(names);
         p.add_text_array(packages);
@@ -315,10 +325,7 @@ struct call_builder {
             const auto& ident = *cmd.definition_identity;
             p.add_text(ident.name);
             p.add_text(ident.package);
-            p.add_optional_int8(ident.version ? std::optional<std::int64_t>(ident.version->major) : std::nullopt);
-            p.add_optional_int8(ident.version ? std::optional<std::int64_t>(ident.version->minor) : std::nullopt);
-            p.add_optional_int8(ident.version ? ident.version->build : std::nullopt);
-            p.add_optional_int8(ident.version ? ident.version->revision : std::nullopt);
+            for (const auto& part : version_parameters(ident)) p.add_optional_int8(part);
         } else {
             for (int i = 0; i < 6; ++i) p.add_null();
         }

@@ -74,16 +74,25 @@ struct pg_fixture : test::io_context_fixture {
         return {id, handle};
     }
 
+    /// A save that lets go of the lock.
+    static cmd::save_workflow unlocking() {
+        cmd::save_workflow unlock;
+        unlock.unlock_instance = true;
+        return unlock;
+    }
+
+    /// Saves a new instance holding counter = n and unloads it.
+    uuid save_unloaded(instance_store& store, std::int64_t n) {
+        auto [id, handle] = save_new(store, n);
+        run(store, handle, unlocking()).require_ok();
+        return id;
+    }
+
     std::int64_t counter_of(instance_store& store, const uuid& id) {
         auto handle = store.create_instance_handle(id);
         const auto r = run(store, handle, cmd::load_workflow{});
         r.require_ok();
-        run(store, handle, [] {
-            cmd::save_workflow unlock;
-            unlock.unlock_instance = true;
-            return unlock;
-        }())
-            .require_ok();
+        run(store, handle, unlocking()).require_ok();
         return std::get<std::int64_t>(r.view.data.at("counter").get());
     }
 
@@ -199,13 +208,7 @@ BOOST_AUTO_TEST_CASE(an_unreachable_server_is_store_unavailable) {
 BOOST_AUTO_TEST_CASE(a_load_whose_connection_is_lost_in_flight_is_in_doubt_and_loses_nothing) {
     auto& store = new_store();
     make_owner(store);
-    auto [id, handle] = save_new(store, 1);
-    run(store, handle, [] {
-        cmd::save_workflow unlock;
-        unlock.unlock_instance = true;
-        return unlock;
-    }())
-        .require_ok();
+    const uuid id = save_unloaded(store, 1);
 
     auto locker = lock_row(id, 3000ms);
     std::this_thread::sleep_for(300ms);
@@ -497,13 +500,7 @@ BOOST_AUTO_TEST_CASE(sql_injection_through_names_and_metadata_is_inert) {
 BOOST_AUTO_TEST_CASE(cancelling_a_command_waiting_on_the_server) {
     auto& store = new_store();
     make_owner(store);
-    auto [id, handle] = save_new(store, 1);
-    run(store, handle, [] {
-        cmd::save_workflow unlock;
-        unlock.unlock_instance = true;
-        return unlock;
-    }())
-        .require_ok();
+    const uuid id = save_unloaded(store, 1);
 
     auto locker = lock_row(id, 3000ms);
     std::this_thread::sleep_for(300ms);
@@ -539,13 +536,7 @@ BOOST_AUTO_TEST_CASE(cancelling_a_command_waiting_for_a_pooled_connection) {
     one_connection.max_connections = 1;
     auto& store = new_store(options(), one_connection);
     make_owner(store);
-    auto [id, handle] = save_new(store, 1);
-    run(store, handle, [] {
-        cmd::save_workflow unlock;
-        unlock.unlock_instance = true;
-        return unlock;
-    }())
-        .require_ok();
+    const uuid id = save_unloaded(store, 1);
 
     // The pool's only connection waits on the locked row; a second command queues for it.
     auto locker = lock_row(id, 1500ms);

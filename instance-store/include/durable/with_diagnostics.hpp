@@ -72,6 +72,17 @@ struct diagnostics_handler {
         std::move(handler)(std::move(error), std::move(value));
     }
 
+    void operator()(error_code ec) {
+        std::exception_ptr error;
+        if (ec) {
+            if (copy_to != nullptr) *copy_to = *diag;
+            error = std::make_exception_ptr(store_error(ec, std::move(*diag)));
+        } else if (copy_to != nullptr) {
+            copy_to->clear();
+        }
+        std::move(handler)(std::move(error));
+    }
+
     Handler handler;
     std::unique_ptr<diagnostics> diag = std::make_unique<diagnostics>();
     diagnostics* copy_to = nullptr;  // the caller's own diagnostics, when it passed one too
@@ -95,6 +106,8 @@ diagnostics* diagnostics_target(diagnostics_handler<Handler>& handler, diagnosti
 
 namespace boost::asio {
 
+/// Operations that complete with (error_code, T) complete through with_diagnostics as
+/// (std::exception_ptr, T); those that complete with (error_code) as (std::exception_ptr).
 template <class Token, class T>
 struct async_result<durable::with_diagnostics_t<Token>, void(durable::error_code, T)> {
     template <class Initiation, class RawToken, class... Args>
@@ -105,6 +118,23 @@ struct async_result<durable::with_diagnostics_t<Token>, void(durable::error_code
         using inner = std::conditional_t<std::is_lvalue_reference_v<RawToken>, inner_token_type&, inner_token_type>;
         auto& inner_token = token.token;
         return async_initiate<inner, void(std::exception_ptr, T)>(
+            [inner = std::forward<Initiation>(initiation)](auto&& handler, auto&&... inner_args) mutable {
+                using handler_type = std::decay_t<decltype(handler)>;
+                std::move(inner)(durable::detail::diagnostics_handler<handler_type>(std::forward<decltype(handler)>(handler)),
+                                 std::forward<decltype(inner_args)>(inner_args)...);
+            },
+            inner_token, std::forward<Args>(args)...);
+    }
+};
+
+template <class Token>
+struct async_result<durable::with_diagnostics_t<Token>, void(durable::error_code)> {
+    template <class Initiation, class RawToken, class... Args>
+    static auto initiate(Initiation&& initiation, RawToken&& token, Args&&... args) {
+        using inner_token_type = std::remove_reference_t<decltype((token.token))>;
+        using inner = std::conditional_t<std::is_lvalue_reference_v<RawToken>, inner_token_type&, inner_token_type>;
+        auto& inner_token = token.token;
+        return async_initiate<inner, void(std::exception_ptr)>(
             [inner = std::forward<Initiation>(initiation)](auto&& handler, auto&&... inner_args) mutable {
                 using handler_type = std::decay_t<decltype(handler)>;
                 std::move(inner)(durable::detail::diagnostics_handler<handler_type>(std::forward<decltype(handler)>(handler)),
@@ -134,7 +164,8 @@ struct associator<Associator, durable::detail::diagnostics_handler<Handler>, Def
 // Boost 1.81's awaitable_async_op_handler<R(std::exception_ptr, T)>::resume tests `*result`, a
 // struct, so `co_await op` does not compile for an operation whose handler takes
 // (exception_ptr, T), such as every operation completed through with_diagnostics(deferred).
-// These specialisations for the store's result types test the exception pointer instead.
+// These specialisations for the store's result types test the exception pointer instead; other
+// libraries of this project (the host) use the macro for their own result types.
 #define DURABLE_FIX_AWAITABLE_EXCEPTION_HANDLER(T)                                                  \
     namespace boost::asio::detail {                                                                 \
     template <typename R, typename Executor>                                                        \
@@ -167,5 +198,6 @@ struct associator<Associator, durable::detail::diagnostics_handler<Handler>, Def
 DURABLE_FIX_AWAITABLE_EXCEPTION_HANDLER(durable::instance_view)
 DURABLE_FIX_AWAITABLE_EXCEPTION_HANDLER(durable::instance_owner)
 DURABLE_FIX_AWAITABLE_EXCEPTION_HANDLER(std::vector<durable::persistence_event>)
-#undef DURABLE_FIX_AWAITABLE_EXCEPTION_HANDLER
+#else
+#define DURABLE_FIX_AWAITABLE_EXCEPTION_HANDLER(T)
 #endif

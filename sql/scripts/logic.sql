@@ -445,6 +445,31 @@ BEGIN
 END
 $$;
 
+-- The requesting owner, checked the way every command that acts for an owner begins: o_owner is
+-- its row when it is registered and its lease is live at p_now; otherwise io_result comes back
+-- failed with 12 (not registered) or 11 (lease over) and o_owner is all NULL. The caller keeps
+-- the row (its host type, identity filter, completion action) for the rest of the command:
+--     checked := live_owner(p_owner_id, now_, result);
+--     IF (checked.io_result).result_code <> 0 THEN RETURN checked.io_result; END IF;
+--     me := checked.o_owner;
+-- (PL/pgSQL refuses two row variables in one INTO list, hence the record in between.)
+-- Not used by extend_lock, which decides in the UPDATE that renews the lease and only then asks
+-- why it matched nothing, nor by delete_lock_owner, which ends an expired owner too (12 only).
+CREATE OR REPLACE FUNCTION live_owner(p_owner_id uuid, p_now timestamptz,
+                                      INOUT io_result command_result, OUT o_owner lock_owners_table)
+LANGUAGE plpgsql STABLE
+AS $$
+BEGIN
+    SELECT * INTO o_owner FROM lock_owners_table o WHERE o.id = p_owner_id;
+    IF NOT FOUND THEN
+        io_result := failed(io_result, 12, format('owner %s is not registered in the store', p_owner_id));
+    ELSIF o_owner.lock_expiration <= p_now THEN
+        io_result := failed(io_result, 11, format('the lease of owner %s has expired', p_owner_id));
+        o_owner := NULL;
+    END IF;
+END
+$$;
+
 -- LockInstance: the decision table of reference 4.2, as the engine decides it.
 --
 -- Decides on the instance's latest committed row, judging leases by the store clock; then, when
@@ -870,15 +895,15 @@ DECLARE
     now_ timestamptz := store_now();
     result command_result := new_result(now_);
     me lock_owners_table;
+    checked record;
     expired_owners bigint[];
 BEGIN
     result.owner_id := p_owner_id;
-    SELECT * INTO me FROM lock_owners_table o WHERE o.id = p_owner_id;
-    IF NOT FOUND THEN
-        RETURN failed(result, 12, format('owner %s is not registered in the store', p_owner_id));
-    ELSIF me.lock_expiration <= now_ THEN
-        RETURN failed(result, 11, format('the lease of owner %s has expired', p_owner_id));
+    checked := live_owner(p_owner_id, now_, result);
+    IF (checked.io_result).result_code <> 0 THEN
+        RETURN checked.io_result;
     END IF;
+    me := checked.o_owner;
 
     expired_owners := ARRAY(SELECT o.surrogate_lock_owner_id FROM lock_owners_table o WHERE o.lock_expiration <= now_);
     IF cardinality(expired_owners) = 0 THEN
@@ -1148,6 +1173,7 @@ DECLARE
     now_ timestamptz := clock_timestamp() + clock_offset_;
     result command_result;
     me lock_owners_table;
+    checked record;
 BEGIN
     IF p_owner_id IS NULL THEN
         PERFORM invalid_argument('the owner id is required');
@@ -1179,12 +1205,11 @@ BEGIN
     IF NOT try_enter_store() THEN
         RETURN failed(result, 13, 'the store is under maintenance');
     END IF;
-    SELECT * INTO me FROM lock_owners_table o WHERE o.id = p_owner_id;
-    IF NOT FOUND THEN
-        RETURN failed(result, 12, format('owner %s is not registered in the store', p_owner_id));
-    ELSIF me.lock_expiration <= now_ THEN
-        RETURN failed(result, 11, format('the lease of owner %s has expired', p_owner_id));
+    checked := live_owner(p_owner_id, now_, result);
+    IF (checked.io_result).result_code <> 0 THEN
+        RETURN checked.io_result;
     END IF;
+    me := checked.o_owner;
 
     FOR attempt IN 1..3 LOOP
         result := new_result(now_);
@@ -1285,6 +1310,7 @@ DECLARE
     now_ timestamptz := clock_timestamp() + clock_offset_;
     result command_result;
     me lock_owners_table;
+    checked record;
     has_data constant boolean := COALESCE(p_has_data, false);
     consistent constant boolean := COALESCE(p_metadata_is_consistent, false);
     completing constant boolean := COALESCE(p_complete_instance, false);
@@ -1326,12 +1352,11 @@ BEGIN
     IF NOT try_enter_store() THEN
         RETURN failed(result, 13, 'the store is under maintenance');
     END IF;
-    SELECT * INTO me FROM lock_owners_table o WHERE o.id = p_owner_id;
-    IF NOT FOUND THEN
-        RETURN failed(result, 12, format('owner %s is not registered in the store', p_owner_id));
-    ELSIF me.lock_expiration <= now_ THEN
-        RETURN failed(result, 11, format('the lease of owner %s has expired', p_owner_id));
+    checked := live_owner(p_owner_id, now_, result);
+    IF (checked.io_result).result_code <> 0 THEN
+        RETURN checked.io_result;
     END IF;
+    me := checked.o_owner;
     deleting := completing AND me.deletes_instances_on_completion;
     bound_fast_path := handle_version >= 0 AND NOT deleting;
 
@@ -1581,6 +1606,7 @@ DECLARE
     now_ timestamptz := clock_timestamp() + clock_offset_;
     result command_result := new_result(now_);
     me lock_owners_table;
+    checked record;
     allowed bigint[];
     candidate record;
 BEGIN
@@ -1588,12 +1614,12 @@ BEGIN
         PERFORM invalid_argument('p_released_instance_ids and p_released_versions must have the same length');
     END IF;
     result.owner_id := p_owner_id;
-    SELECT * INTO me FROM lock_owners_table o WHERE o.id = p_owner_id;
-    IF NOT FOUND THEN
-        RETURN failed(result, 12, format('owner %s is not registered in the store', p_owner_id));
-    ELSIF me.lock_expiration <= now_ THEN
-        RETURN failed(result, 11, format('the lease of owner %s has expired', p_owner_id));
-    ELSIF me.workflow_host_type_name IS NULL THEN
+    checked := live_owner(p_owner_id, now_, result);
+    IF (checked.io_result).result_code <> 0 THEN
+        RETURN checked.io_result;
+    END IF;
+    me := checked.o_owner;
+    IF me.workflow_host_type_name IS NULL THEN
         RETURN failed(result, 100, 'try_load_runnable_workflow requires an owner created with a workflow host type');
     END IF;
     allowed := runnable_identities(me.surrogate_lock_owner_id, me.workflow_identity_filter);
@@ -1652,15 +1678,16 @@ DECLARE
     now_ timestamptz := store_now();
     result command_result := new_result(now_);
     me lock_owners_table;
+    checked record;
     allowed bigint[];
 BEGIN
     result.owner_id := p_owner_id;
-    SELECT * INTO me FROM lock_owners_table o WHERE o.id = p_owner_id;
-    IF NOT FOUND THEN
-        RETURN failed(result, 12, format('owner %s is not registered in the store', p_owner_id));
-    ELSIF me.lock_expiration <= now_ THEN
-        RETURN failed(result, 11, format('the lease of owner %s has expired', p_owner_id));
-    ELSIF me.workflow_host_type_name IS NULL THEN
+    checked := live_owner(p_owner_id, now_, result);
+    IF (checked.io_result).result_code <> 0 THEN
+        RETURN checked.io_result;
+    END IF;
+    me := checked.o_owner;
+    IF me.workflow_host_type_name IS NULL THEN
         RETURN result;
     END IF;
     allowed := runnable_identities(me.surrogate_lock_owner_id, me.workflow_identity_filter);
@@ -1685,14 +1712,14 @@ DECLARE
     now_ timestamptz := store_now();
     result command_result := new_result(now_);
     me lock_owners_table;
+    checked record;
 BEGIN
     result.owner_id := p_owner_id;
-    SELECT * INTO me FROM lock_owners_table o WHERE o.id = p_owner_id;
-    IF NOT FOUND THEN
-        RETURN failed(result, 12, format('owner %s is not registered in the store', p_owner_id));
-    ELSIF me.lock_expiration <= now_ THEN
-        RETURN failed(result, 11, format('the lease of owner %s has expired', p_owner_id));
+    checked := live_owner(p_owner_id, now_, result);
+    IF (checked.io_result).result_code <> 0 THEN
+        RETURN checked.io_result;
     END IF;
+    me := checked.o_owner;
     SELECT array_agg(d.namespace ORDER BY d.namespace COLLATE "C", d.name COLLATE "C"),
            array_agg(d.name ORDER BY d.namespace COLLATE "C", d.name COLLATE "C"),
            array_agg(d.instances ORDER BY d.namespace COLLATE "C", d.name COLLATE "C")

@@ -8,14 +8,25 @@
 // saves per process). Defaults: 3 s per measurement split into 3
 // alternating rounds of store and ceiling, a directory under the system temp directory,
 // stored 1000,100000, due 200, save sizes 4,64 KB, threads 1,4.
+//
+//   durable-bench --pg CONNINFO [--pgbench PATH] [--seconds S] [--rounds N] [--sizes KB,...]
+//                 [--threads N,...] [--only save|load|load-key|lifecycle|try-load|profile-save]
+//
+// With --pg (an empty CONNINFO means the PG* variables) only the PostgreSQL store is measured,
+// each scenario beside a pgbench ceiling on the same server (pg_scenarios.hpp). Defaults there:
+// 6 s per side in 3 rounds, concurrency 1,4,16,64.
 
 #include "atomic_write_ceiling.hpp"
 #include "xml_scenarios.hpp"
+#ifdef DURABLE_BENCH_PG
+#include "pg_scenarios.hpp"
+#endif
 
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <optional>
 #include <sstream>
 #include <string>
 
@@ -34,12 +45,18 @@ struct settings {
     std::vector<std::size_t> threads{1, 4};
     std::size_t saves = 500;  // per process, two-hosts
     std::string only;
+    // PostgreSQL (--pg): what was given explicitly, so the PostgreSQL defaults apply otherwise.
+    std::optional<std::string> pg;
+    std::string pgbench;
+    bool seconds_given = false, threads_given = false;
 };
 
 [[noreturn]] void usage(const std::string& why) {
     std::cerr << "durable-bench: " << why
               << "\nusage: durable-bench [--seconds S] [--rounds N] [--dir PATH] [--stored N,N,...] [--due N] "
-                 "[--sizes KB,KB,...] [--threads N,N,...] [--saves N] [--only save|load|lifecycle|try-load|two-hosts]\n";
+                 "[--sizes KB,KB,...] [--threads N,N,...] [--saves N] [--only save|load|lifecycle|try-load|two-hosts]\n"
+                 "       durable-bench --pg CONNINFO [--pgbench PATH] [--seconds S] [--rounds N] [--sizes KB,...] "
+                 "[--threads N,...] [--saves N] [--only save|load|load-key|lifecycle|try-load|profile-save]\n";
     std::exit(2);
 }
 
@@ -67,6 +84,7 @@ settings parse(int argc, char** argv) {
         if (arg == "--seconds") {
             s.seconds = std::atof(next().c_str());
             if (s.seconds <= 0) usage("--seconds must be positive");
+            s.seconds_given = true;
         } else if (arg == "--rounds") {
             s.rounds = std::atoi(next().c_str());
             if (s.rounds < 1) usage("--rounds must be at least 1");
@@ -78,10 +96,15 @@ settings parse(int argc, char** argv) {
             s.sizes_kb = positive_list(arg, next());
         } else if (arg == "--threads") {
             s.threads = positive_list(arg, next());
+            s.threads_given = true;
         } else if (arg == "--saves") {
             s.saves = positive_list(arg, next()).front();
         } else if (arg == "--due") {
             s.due = std::stoul(next());
+        } else if (arg == "--pg") {
+            s.pg = next();
+        } else if (arg == "--pgbench") {
+            s.pgbench = next();
         } else if (arg == "--only") {
             s.only = next();
         } else {
@@ -131,6 +154,22 @@ void row(const std::string& name, int threads, const measurement& m, const measu
 
 int main(int argc, char** argv) {
     const settings s = parse(argc, argv);
+    if (s.pg) {
+#ifdef DURABLE_BENCH_PG
+        pg_bench_settings p;
+        p.conninfo = *s.pg;
+        p.pgbench = s.pgbench;
+        if (s.seconds_given) p.seconds = s.seconds;
+        p.rounds = s.rounds;
+        p.sizes_kb = s.sizes_kb;
+        if (s.threads_given) p.concurrency = s.threads;
+        p.only = s.only;
+        p.saves = s.saves;
+        return run_pg_bench(p);
+#else
+        usage("--pg: this durable-bench was built without the PostgreSQL store (DURABLE_BUILD_PG=OFF)");
+#endif
+    }
     const auto want = [&](const char* scenario) { return s.only.empty() || s.only == scenario; };
     fs::create_directories(s.dir);
     std::printf("durable-bench: %.1f s per measurement in %d alternating rounds, data in %s\n", s.seconds, s.rounds,

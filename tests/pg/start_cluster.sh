@@ -10,7 +10,8 @@
 # fit in 107 bytes and every parent must be traversable by that user); --no-locale -E UTF8
 # because only C, C.UTF-8 and POSIX exist here; the socket lives in that directory; the TCP port
 # is a free one, retried on a start failure. fsync, synchronous_commit and full_page_writes are
-# off: this cluster is for functional tests, never for benchmarks.
+# off: this cluster is for functional tests, never for benchmarks. DURABLE_PG_SERVER_OPTIONS
+# replaces those three settings (bench/run-pg.sh keeps PostgreSQL's durable defaults).
 #
 # Only stdout carries the exports; progress and errors go to stderr. Exits non-zero with a
 # message when the cluster cannot be started, leaving nothing behind.
@@ -68,13 +69,14 @@ port_is_free() {
     ! ss -Hltn "sport = :$1" 2>/dev/null | grep -q .
 }
 
+server_options=${DURABLE_PG_SERVER_OPTIONS-"-c fsync=off -c synchronous_commit=off -c full_page_writes=off"}
 started=""
 for _ in $(seq 1 20); do
     port=$((20000 + RANDOM % 30000))
     port_is_free "$port" || continue
     if "${run_as[@]}" "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 start -o \
             "-c port=$port -c listen_addresses=127.0.0.1 -c unix_socket_directories=$dir \
-             -c fsync=off -c synchronous_commit=off -c full_page_writes=off" >/dev/null 2>&1; then
+             $server_options" >/dev/null 2>&1; then
         started=$port
         break
     fi

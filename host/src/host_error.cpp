@@ -7,6 +7,7 @@
 
 #include <boost/uuid/name_generator_sha1.hpp>
 
+#include <ostream>
 #include <stdexcept>
 #include <string>
 
@@ -47,6 +48,8 @@ const char* to_string(run_status s) noexcept {
     }
     return "unknown";
 }
+
+std::ostream& operator<<(std::ostream& out, run_status s) { return out << to_string(s); }
 
 void host_options::validate() const {
     if (host_type.local.empty()) throw std::invalid_argument("host_options::host_type must be set");

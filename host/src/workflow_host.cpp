@@ -249,7 +249,9 @@ struct workflow_host::impl : std::enable_shared_from_this<impl> {
         while (!inst->dropped) {
             const auto* entry = inst->definition->find(r.step);
             if (entry == nullptr) {
-                co_await fault(*inst, "the definition " + r.definition.to_string() + " has no step '" + r.step + "'");
+                // Named first: g++ 12 destroys temporaries of a co_await expression twice (STYLE.md).
+                std::string reason = "the definition " + r.definition.to_string() + " has no step '" + r.step + "'";
+                co_await fault(*inst, std::move(reason));
                 co_return;
             }
             const variables before = r.vars;  // a step that throws leaves no trace in the variables
@@ -276,9 +278,10 @@ struct workflow_host::impl : std::enable_shared_from_this<impl> {
                     r.error = "attempt " + std::to_string(r.attempt - 1) + " of step '" + r.step + "' failed: " + thrown;
                     co_await idle(inst);
                 } else {
-                    co_await fault(*inst, "step '" + r.step + "' failed" +
-                                              (r.attempt > 1 ? " after " + std::to_string(r.attempt) + " attempts" : "") +
-                                              ": " + thrown);
+                    std::string reason = "step '" + r.step + "' failed" +
+                                         (r.attempt > 1 ? " after " + std::to_string(r.attempt) + " attempts" : "") +
+                                         ": " + thrown;
+                    co_await fault(*inst, std::move(reason));
                 }
                 co_return;
             }
@@ -305,7 +308,8 @@ struct workflow_host::impl : std::enable_shared_from_this<impl> {
                 co_await complete(*inst);
                 co_return;
             } else {
-                co_await fault(*inst, std::move(std::get<step_result::fail>(what).reason));
+                std::string reason = std::move(std::get<step_result::fail>(what).reason);
+                co_await fault(*inst, std::move(reason));
                 co_return;
             }
         }
@@ -744,7 +748,8 @@ struct workflow_host::impl : std::enable_shared_from_this<impl> {
             }
         }
         if (owner && owner.is_valid()) {
-            co_await store.async_execute(store.create_instance_handle(owner), cmd::delete_workflow_owner{});
+            auto owner_handle = store.create_instance_handle(owner);
+            co_await store.async_execute(std::move(owner_handle), cmd::delete_workflow_owner{});
         }
         if (failed > 0)
             fail(host_errc::host_stopped, nullptr,

@@ -3,6 +3,7 @@
 
 #include <durable/host/definition.hpp>
 
+#include <iosfwd>
 #include <optional>
 #include <string>
 #include <vector>
@@ -20,6 +21,7 @@ enum class run_status : std::uint8_t {
 };
 
 const char* to_string(run_status s) noexcept;
+std::ostream& operator<<(std::ostream& out, run_status s);
 
 struct instance_status {
     uuid instance_id;

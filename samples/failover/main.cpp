@@ -58,7 +58,8 @@ commands:
                                     run a host until SIGINT or SIGTERM, printing each step it
                                     runs; with --log, append each step's start and end time.
                                     --idle persist (the default) keeps instances loaded and
-                                    locked between steps, unload lets them go
+                                    locked between steps (unloading one idle for 2 s), unload
+                                    lets them go at every pause
   start --count N [--first I] [--batch TAG] [--steps K] [--pause D] [--step-time D]
                                     start N instances (keys failover/TAG/I..I+N-1) of K steps
                                     (default 5), a durable timer of D (default 300ms) between
@@ -325,6 +326,9 @@ int main(int argc, char** argv) {
             if (idle != "persist" && idle != "unload")
                 throw durable::samples::usage_error("--idle " + idle + ": expected persist or unload");
             options.on_idle = idle == "persist" ? host::idle_action::persist : host::idle_action::unload;
+            // An instance idle longer than a step's pause (it has done its steps and waits for
+            // "archive") is unloaded, so that others (check) can read it.
+            if (options.on_idle == host::idle_action::persist) options.unload_after_idle = std::chrono::seconds{2};
         }
         host::workflow_host workflows(ctx.ioc.get_executor(), ctx.store, std::move(options), definitions);
         if (command == "worker") co_return co_await worker(ctx, workflows, state);

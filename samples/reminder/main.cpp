@@ -95,7 +95,7 @@ asio::awaitable<int> run(sample_context& ctx, host::workflow_host& workflows, ru
         case durable::samples::stop_reason::time_up:
             std::cout << "Time is up after " << durable::samples::format_duration(limit) << ": ";
             break;
-        case durable::samples::stop_reason::woken: std::cout << "Seen " << state.fired << " reminder(s): "; break;
+        case durable::samples::stop_reason::woken: std::cout << "Stopping as asked (--exit-after): "; break;
         case durable::samples::stop_reason::signalled: std::cout << "Interrupted: "; break;
     }
     std::cout << state.fired << " reminder(s) fired; the host stopped gracefully." << std::endl;

@@ -178,7 +178,8 @@ asio::awaitable<int> start(sample_context& ctx, host::workflow_host& workflows, 
     }
     const host::instance_status status = co_await durable::samples::settled_status(workflows, *id);
     std::cout << "Started instance " << durable::to_string(*id) << ", correlated by the key order/" << order << ".\n"
-              << describe(order, status) << ".\n";
+              << describe(order, status) << ".\n"
+              << "It is saved in " << ctx.store_description << "; this process stops its host and exits.\n";
     co_return 0;
 }
 

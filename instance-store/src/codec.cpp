@@ -13,6 +13,7 @@
 #include <cstring>
 #include <limits>
 #include <memory>
+#include <new>
 
 namespace durable {
 
@@ -125,8 +126,18 @@ void write_value(writer& w, const value& v) {
 
 bytes compress(std::span<const std::uint8_t> payload, encoding enc) {
     if (enc == encoding::zstd) {
+        // One context per thread, kept: ZSTD_compress makes a new one and zeroes its match
+        // tables on every call, which cost more than compressing a 4 KB state (callgrind: about
+        // 33,000 instructions a call, two calls per save). A reused context continues its
+        // indices instead of zeroing.
+        struct cctx_deleter {
+            void operator()(ZSTD_CCtx* c) const noexcept { ZSTD_freeCCtx(c); }
+        };
+        thread_local const std::unique_ptr<ZSTD_CCtx, cctx_deleter> cctx(ZSTD_createCCtx());
+        if (!cctx) throw std::bad_alloc();
         bytes out(ZSTD_compressBound(payload.size()));
-        const std::size_t n = ZSTD_compress(out.data(), out.size(), payload.data(), payload.size(), zstd_level);
+        const std::size_t n =
+            ZSTD_compressCCtx(cctx.get(), out.data(), out.size(), payload.data(), payload.size(), zstd_level);
         if (ZSTD_isError(n)) throw std::runtime_error(std::string("zstd compression failed: ") + ZSTD_getErrorName(n));
         out.resize(n);
         return out;

@@ -15,6 +15,7 @@ template <> constexpr const char* name_of<extend_lock> = "extend_lock";
 template <> constexpr const char* name_of<recover_instance_locks> = "recover_instance_locks";
 template <> constexpr const char* name_of<detect_runnable_instances> = "detect_runnable_instances";
 template <> constexpr const char* name_of<unlock_instance> = "unlock_instance";
+template <> constexpr const char* name_of<query_promoted_properties> = "query_promoted_properties";
 }  // namespace
 
 const char* command_name(const command& cmd) noexcept {

@@ -91,6 +91,10 @@ bool check(rules& r, const save_workflow& c) {
 
 bool check(rules& r, const try_load_runnable_workflow&) { return r.require_owner() && r.require_no_instance(); }
 bool check(rules& r, const query_activatable_workflows&) { return r.require_owner() && r.require_no_instance(); }
+bool check(rules& r, const query_promoted_properties& c) {
+    return r.require_owner() && r.require_no_instance() &&
+           r.check(c.instance_id != nil_uuid, "query_promoted_properties needs an instance id");
+}
 bool check(rules& r, const extend_lock&) { return r.require_owner(); }
 bool check(rules& r, const recover_instance_locks&) { return r.require_owner(); }
 bool check(rules& r, const detect_runnable_instances&) { return r.require_owner(); }

@@ -472,7 +472,10 @@ private:
             require_within_limit(payload_bytes(inst->read_write_primitive) + payload_bytes(inst->read_write_complex) +
                                      payload_bytes(inst->write_only_primitive) + payload_bytes(inst->write_only_complex),
                                  "instance data");
-            inst->data_omitted = false;  // all four parts replaced
+            inst->promoted.clear();
+            for (const auto& [promotion_name, values] : request_.promoted)
+                inst->promoted.emplace(promotion_name, encode(values, "promoted values of '" + promotion_name + "'"));
+            inst->data_omitted = false;  // all four parts and the promoted values replaced
             inst->initialized = true;
             inst->pending_timer =
                 cmd.pending_timer ? std::optional<timestamp>(saturating_add(now_, *cmd.pending_timer)) : std::nullopt;
@@ -544,6 +547,16 @@ private:
             out_ = command_outcome{};
             damaged.insert(*id);
         }
+    }
+
+    void execute(const commands::query_promoted_properties& cmd) {
+        require_live_owner();
+        const auto inst = tx_.instance(cmd.instance_id);
+        if (!inst) return;  // never saved, or deleted: no promoted values
+        for (const auto& [promotion_name, blob] : inst->promoted)
+            out_.view.promoted_properties.emplace(
+                promotion_name,
+                decode(blob, "promoted values of '" + promotion_name + "' of instance " + to_string(cmd.instance_id)));
     }
 
     void execute(const commands::query_activatable_workflows&) {

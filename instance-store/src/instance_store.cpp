@@ -84,7 +84,7 @@ private:
         kept.unlock_instance = save->unlock_instance;
         kept.complete_instance = save->complete_instance;
         command_request sent = std::move(request_);
-        request_ = command_request{std::move(kept), sent.owner_id, sent.instance_id, sent.lock_version, sent.released_locks};
+        request_ = command_request{std::move(kept), sent.owner_id, sent.instance_id, sent.lock_version, sent.released_locks, {}};
         return sent;
     }
 

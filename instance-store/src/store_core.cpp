@@ -91,6 +91,10 @@ bool store_core::prepare(handle_state& hs, commands::command&& cmd, command_requ
     std::string why;
     if (auto invalid = commands::validate(cmd, {hs.owner != nullptr, hs.instance_id.has_value(), hs.lock_version >= 0}, why))
         return failed(errc::invalid_command, why);
+    // Computed here, once for every store, so that all of them refuse the same values.
+    if (const auto* save = std::get_if<commands::save_workflow>(&cmd); save && save->instance_data)
+        if (!promote_values(options.promotions, *save->instance_data, request.promoted, why))
+            return failed(errc::invalid_command, why);
 
     // Two handles of one owner may not both hold an instance's lock.
     if (hs.owner && hs.instance_id && hs.lock_version < 0) {

@@ -3,6 +3,7 @@
 #include "saturating_time.hpp"
 
 #include <cstdio>
+#include <set>
 #include <stdexcept>
 #include <string>
 
@@ -22,6 +23,17 @@ void report_damaged_record(const store_options& options, const damaged_record& d
                  damage.message.c_str());
 }
 
+store_options& store_options::promote(std::string promotion_name, std::vector<name> primitive_values,
+                                      std::vector<name> binary_values) {
+    promotion p{std::move(promotion_name), std::move(primitive_values), std::move(binary_values)};
+    validate_promotion(p);
+    for (const auto& existing : promotions)
+        if (existing.name == p.name)
+            throw std::invalid_argument("store_options: a promotion named '" + p.name + "' exists already");
+    promotions.push_back(std::move(p));
+    return *this;
+}
+
 void store_options::validate() const {
     if (host_lock_renewal_period < std::chrono::seconds{1})
         throw std::invalid_argument("store_options.host_lock_renewal_period must be at least 1 s");
@@ -36,6 +48,14 @@ void store_options::validate() const {
     if (max_bag_bytes == 0 || max_bag_bytes > codec_max_payload_bytes)
         throw std::invalid_argument("store_options.max_bag_bytes must be between 1 and " +
                                     std::to_string(codec_max_payload_bytes) + " (the codec's limit)");
+    // promotions may have been filled without promote(): the same rules, so a store never
+    // starts with promotions it cannot keep.
+    std::set<std::string> promotion_names;
+    for (const auto& p : promotions) {
+        validate_promotion(p);
+        if (!promotion_names.insert(p.name).second)
+            throw std::invalid_argument("store_options.promotions has two promotions named '" + p.name + "'");
+    }
 }
 
 }  // namespace durable

@@ -700,7 +700,8 @@ $$;
 --   {"promotion_name": text, "value_position": 1-64, "property_namespace": text,
 --    "property_name": text, "value_kind": 0-10, "value": ...}
 -- where value is, per kind: 0 null (absent or null); 1 true/false; 2 an integer; 3 a number, or
--- "NaN", "Infinity", "-Infinity"; 4 a string; 5 base64 text; 6 uuid text; 7 microseconds since
+-- a string of float8 text ("NaN", "Infinity", "-Infinity", "-0": the client sends every real
+-- so, since a JSON number cannot be -0 or NaN); 4 a string; 5 base64 text; 6 uuid text; 7 microseconds since
 -- 1970-01-01 UTC (an integer, exact); 8 microseconds (an integer); 9 {"namespace": text,
 -- "name": text}; 10 {"content_type": text, "data": base64 text}. A malformed entry raises
 -- (22P02, 22023, 23514): the client built it wrong.
@@ -1740,6 +1741,46 @@ BEGIN
 END
 $$;
 
+-- read_promoted_properties (query_promoted_properties): the promoted values that the instance's
+-- last save with data stored, one row per value, ordered by promotion (bytewise) and position.
+-- Unlike the other command functions it returns rows of its own shape, not a command_result:
+-- every row carries result_code 0; an owner check that fails (12, 11) comes back as one row
+-- with that code and its message and every value column NULL. No rows: the instance has no
+-- promoted values (or does not exist). The value columns are the table's, typed.
+CREATE OR REPLACE FUNCTION read_promoted_properties(p_owner_id uuid, p_instance_id uuid)
+RETURNS TABLE (result_code integer, message text, promotion_name text, value_position smallint,
+               property_namespace text, property_name text, value_kind smallint, boolean_value boolean,
+               int64_value bigint, real_value double precision, string_value text, binary_value bytea,
+               uuid_value uuid, timestamp_value timestamptz, duration_microseconds bigint,
+               name_namespace text, content_type text)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = durable_instancing, pg_temp
+AS $$
+DECLARE
+    now_ timestamptz := store_now();
+    checked record;
+BEGIN
+    IF p_owner_id IS NULL OR p_instance_id IS NULL THEN
+        PERFORM invalid_argument('reading promoted values needs the owner id and the instance id');
+    END IF;
+    checked := live_owner(p_owner_id, now_, new_result(now_));
+    IF (checked.io_result).result_code <> 0 THEN
+        result_code := (checked.io_result).result_code;
+        message := (checked.io_result).message;
+        RETURN NEXT;
+        RETURN;
+    END IF;
+    RETURN QUERY
+        SELECT 0, NULL::text, p.promotion_name, p.value_position, p.property_namespace, p.property_name,
+               p.value_kind, p.boolean_value, p.int64_value, p.real_value, p.string_value, p.binary_value,
+               p.uuid_value, p.timestamp_value, p.duration_microseconds, p.name_namespace, p.content_type
+          FROM instance_promoted_properties_table p
+          JOIN instances_table i ON i.surrogate_instance_id = p.surrogate_instance_id
+         WHERE i.id = p_instance_id
+         ORDER BY p.promotion_name COLLATE "C", p.value_position;
+END
+$$;
+
 -- =============================================================================================
 -- The public views' INSTEAD OF DELETE triggers (reference 3.4)
 -- =============================================================================================
@@ -1824,7 +1865,7 @@ REVOKE ALL ON ALL FUNCTIONS IN SCHEMA durable_instancing
 GRANT EXECUTE ON FUNCTION
     create_lock_owner, delete_lock_owner, extend_lock, recover_instance_locks, unlock_instance,
     load_instance, save_instance, try_load_runnable_instance, detect_runnable_instances,
-    get_activatable_workflows, get_store_version
+    get_activatable_workflows, read_promoted_properties, get_store_version
     TO durable_store_users;
 
 -- An activation service registers an owner, keeps its lease and asks what to activate; it never

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
+#include <cmath>
 #include <stdexcept>
 #include <variant>
 
@@ -51,6 +53,7 @@ constexpr std::array<std::pair<const char*, int>, statement_count> functions{{
     {"try_load_runnable_instance", 3},
     {"detect_runnable_instances", 1},
     {"get_activatable_workflows", 1},
+    {"read_promoted_properties", 2},
     {"get_store_version", 0},
 }};
 
@@ -59,6 +62,12 @@ struct call_failed : std::runtime_error {
     call_failed(errc c, const std::string& what) : std::runtime_error(what), code(c) {}
     errc code;
 };
+
+std::string need_text(const row_reader& r, int column) {
+    auto t = r.text(column);
+    if (!t) throw call_failed(errc::corrupt_data, "a NULL where the result needs text");
+    return std::move(*t);
+}
 
 std::size_t payload_bytes(const bytes& blob) {
     if (blob.empty()) return 0;
@@ -150,6 +159,198 @@ void add_keys_to_associate(param_list& p, const std::map<uuid, property_bag>& ke
     p.add_bytea_array(metadata);
 }
 
+// ---- promoted values ----------------------------------------------------------------------------
+
+/// Appends `s` as a JSON string. promote_values has refused NUL and invalid UTF-8, so every
+/// byte is either escaped here or valid UTF-8 that jsonb keeps as it is.
+void append_json_string(std::string& out, std::string_view s) {
+    static constexpr char hex[] = "0123456789abcdef";
+    out += '"';
+    for (const char ch : s) {
+        const auto c = static_cast<unsigned char>(ch);
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += ch;
+        } else if (c < 0x20) {
+            out += "\\u00";
+            out += hex[c >> 4];
+            out += hex[c & 0xfu];
+        } else {
+            out += ch;
+        }
+    }
+    out += '"';
+}
+
+void append_base64(std::string& out, const bytes& data) {
+    static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    out += '"';
+    std::size_t i = 0;
+    for (; i + 3 <= data.size(); i += 3) {
+        const std::uint32_t n = (std::uint32_t{data[i]} << 16) | (std::uint32_t{data[i + 1]} << 8) | data[i + 2];
+        for (int shift = 18; shift >= 0; shift -= 6) out += alphabet[(n >> shift) & 0x3fu];
+    }
+    if (const auto rest = data.size() - i; rest > 0) {
+        std::uint32_t n = std::uint32_t{data[i]} << 16;
+        if (rest == 2) n |= std::uint32_t{data[i + 1]} << 8;
+        out += alphabet[(n >> 18) & 0x3fu];
+        out += alphabet[(n >> 12) & 0x3fu];
+        out += rest == 2 ? alphabet[(n >> 6) & 0x3fu] : '=';
+        out += '=';
+    }
+    out += '"';
+}
+
+template <class Integer>
+void append_integer(std::string& out, Integer v) {
+    char buf[24];
+    out.append(buf, static_cast<std::size_t>(std::to_chars(buf, buf + sizeof buf, v).ptr - buf));
+}
+
+/// A value as insert_promoted_properties reads it (logic.sql, docs/sql.md "Promoted values").
+void append_json_value(std::string& out, const value& v) {
+    std::visit(
+        [&out](const auto& x) {
+            using T = std::decay_t<decltype(x)>;
+            if constexpr (std::is_same_v<T, std::monostate>) {
+                out += "null";
+            } else if constexpr (std::is_same_v<T, bool>) {
+                out += x ? "true" : "false";
+            } else if constexpr (std::is_same_v<T, std::int64_t>) {
+                append_integer(out, x);
+            } else if constexpr (std::is_same_v<T, double>) {
+                // float8 text in a JSON string: a JSON number cannot be NaN, an infinity or -0.
+                if (std::isnan(x)) {
+                    out += "\"NaN\"";
+                } else if (std::isinf(x)) {
+                    out += x > 0 ? "\"Infinity\"" : "\"-Infinity\"";
+                } else {
+                    char buf[32];
+                    out += '"';
+                    out.append(buf, static_cast<std::size_t>(std::to_chars(buf, buf + sizeof buf, x).ptr - buf));
+                    out += '"';
+                }
+            } else if constexpr (std::is_same_v<T, std::string>) {
+                append_json_string(out, x);
+            } else if constexpr (std::is_same_v<T, bytes>) {
+                append_base64(out, x);
+            } else if constexpr (std::is_same_v<T, uuid>) {
+                append_json_string(out, to_string(x));
+            } else if constexpr (std::is_same_v<T, timestamp>) {
+                append_integer(out, std::int64_t{x.time_since_epoch().count()});
+            } else if constexpr (std::is_same_v<T, duration>) {
+                append_integer(out, std::int64_t{x.count()});
+            } else if constexpr (std::is_same_v<T, name>) {
+                out += "{\"namespace\":";
+                append_json_string(out, x.ns);
+                out += ",\"name\":";
+                append_json_string(out, x.local);
+                out += '}';
+            } else if constexpr (std::is_same_v<T, opaque>) {
+                out += "{\"content_type\":";
+                append_json_string(out, x.content_type);
+                out += ",\"data\":";
+                append_base64(out, x.data);
+                out += '}';
+            }
+        },
+        v);
+}
+
+/// p_promoted_properties: one JSON object per promoted value, at its place in its promotion
+/// (primitive values 1-32, binary values 33-64, in the order store_options::promote was given).
+std::string promoted_json(const promoted_values& promoted, const store_options& options) {
+    std::string out = "[";
+    for (const auto& p : options.promotions) {
+        const auto values = promoted.find(p.name);
+        if (values == promoted.end()) continue;
+        const auto add = [&](const std::vector<name>& group, int first_position) {
+            for (std::size_t i = 0; i < group.size(); ++i) {
+                const auto v = values->second.find(group[i]);
+                if (v == values->second.end()) continue;
+                if (out.size() > 1) out += ',';
+                out += "{\"promotion_name\":";
+                append_json_string(out, p.name);
+                out += ",\"value_position\":";
+                append_integer(out, first_position + static_cast<int>(i));
+                out += ",\"property_namespace\":";
+                append_json_string(out, group[i].ns);
+                out += ",\"property_name\":";
+                append_json_string(out, group[i].local);
+                out += ",\"value_kind\":";
+                append_integer(out, static_cast<int>(kind_of(v->second.get())));
+                out += ",\"value\":";
+                append_json_value(out, v->second.get());
+                out += '}';
+            }
+        };
+        add(p.primitive_values, 1);
+        add(p.binary_values, 1 + static_cast<int>(max_promoted_values_per_group));
+    }
+    return out + "]";
+}
+
+// read_promoted_properties columns (logic.sql), zero-based.
+enum promoted_column : int {
+    pc_result_code,
+    pc_message,
+    pc_promotion_name,
+    pc_value_position,
+    pc_property_namespace,
+    pc_property_name,
+    pc_value_kind,
+    pc_boolean,
+    pc_int64,
+    pc_real,
+    pc_string,
+    pc_binary,
+    pc_uuid,
+    pc_timestamp,
+    pc_duration,
+    pc_name_namespace,
+    pc_content_type,
+    promoted_column_count
+};
+
+value read_promoted_value(const row_reader& r) {
+    const auto kind = r.int2(pc_value_kind).value_or(-1);
+    const auto need = [&](auto v) {
+        if (!v) throw call_failed(errc::corrupt_data, "a promoted value of kind " + std::to_string(kind) + " lacks its column");
+        return std::move(*v);
+    };
+    switch (kind) {
+        case 0: return std::monostate{};
+        case 1: return need(r.boolean(pc_boolean));
+        case 2: return need(r.int8(pc_int64));
+        case 3: return need(r.float8(pc_real));
+        case 4: return need(r.text(pc_string));
+        case 5: return need(r.bytea(pc_binary));
+        case 6: return need(r.uuid_value(pc_uuid));
+        case 7: return need(r.timestamptz(pc_timestamp));
+        case 8: return duration{need(r.int8(pc_duration))};
+        case 9: return name{need(r.text(pc_name_namespace)), need(r.text(pc_string))};
+        case 10: return opaque{need(r.text(pc_content_type)), need(r.bytea(pc_binary))};
+        default: throw call_failed(errc::corrupt_data, "promoted value_kind " + std::to_string(kind) + " out of range");
+    }
+}
+
+/// read_promoted_properties' rows: one owner-check failure, or the values.
+error_code read_promoted_outcome(const PGresult* result, command_outcome& out) {
+    if (PQresultStatus(result) != PGRES_TUPLES_OK || PQnfields(result) < promoted_column_count)
+        throw call_failed(errc::schema_mismatch,
+                          "read_promoted_properties did not return its rows: the schema is not the one this build knows");
+    for (int i = 0; i < PQntuples(result); ++i) {
+        const row_reader r(result, i);
+        if (const int code = r.int4(pc_result_code).value_or(-1); code != 0) {
+            out.diag.message = r.text(pc_message).value_or("result code " + std::to_string(code));
+            return static_cast<errc>(code);
+        }
+        out.view.promoted_properties[need_text(r, pc_promotion_name)].insert_or_assign(
+            name{need_text(r, pc_property_namespace), need_text(r, pc_property_name)}, read_promoted_value(r));
+    }
+    return {};
+}
+
 // ---- calls ------------------------------------------------------------------------------------
 
 struct call_builder {
@@ -223,6 +424,13 @@ struct call_builder {
         call.which = st_get_activatable_workflows;
         call.retry_when_in_doubt = true;
         call.params.add_uuid(owner_of(request));
+    }
+
+    void operator()(const commands::query_promoted_properties& cmd) {
+        call.which = st_read_promoted_properties;
+        call.retry_when_in_doubt = true;  // reads only
+        call.params.add_uuid(owner_of(request));
+        call.params.add_uuid(cmd.instance_id);
     }
 
     void operator()(const commands::unlock_instance& cmd) {
@@ -334,7 +542,11 @@ struct call_builder {
         p.add_uuid_array(cmd.instance_keys_to_free);
         p.add_bool(cmd.unlock_instance);
         p.add_bool(cmd.complete_instance);
-        p.add_null();  // promoted properties: the store API has none yet, so the rows are left alone
+        // Every save with data replaces the instance's promoted values: [] removes them.
+        if (cmd.instance_data)
+            p.add_jsonb(promoted_json(request.promoted, options));
+        else
+            p.add_null();
         add_released(p, request);
         p.add_uuid(random_uuid());
     }
@@ -479,6 +691,7 @@ error_code read_outcome(const command_request& request, const store_options& opt
                         std::optional<released_lock>& undo) {
     std::optional<released_lock> taken;  // a lock this call took, until the outcome is handed over
     try {
+        if (call.which == st_read_promoted_properties) return read_promoted_outcome(result, out);
         if (PQresultStatus(result) != PGRES_TUPLES_OK || PQntuples(result) != 1 || PQnfields(result) < column_count)
             throw call_failed(errc::schema_mismatch,
                               "the function did not return one command_result row: the schema is not the one this "

@@ -27,6 +27,7 @@ enum statement : int {
     st_try_load_runnable_instance,
     st_detect_runnable_instances,
     st_get_activatable_workflows,
+    st_read_promoted_properties,
     st_get_store_version,
     statement_count
 };

@@ -1,6 +1,7 @@
 #include "pg_wire.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 #include <limits>
 #include <stdexcept>
@@ -82,6 +83,11 @@ void param_list::add_bytea(const bytes& v) {
     if (v.empty()) return add_null();
     push(std::string(reinterpret_cast<const char*>(v.data()), v.size()));
 }
+void param_list::add_jsonb(std::string_view json) {
+    std::string s(1, '\1');
+    s += json;
+    push(std::move(s));
+}
 void param_list::add_optional_uuid(const std::optional<uuid>& v) { v ? add_uuid(*v) : add_null(); }
 void param_list::add_optional_int8(const std::optional<std::int64_t>& v) { v ? add_int8(*v) : add_null(); }
 
@@ -147,6 +153,17 @@ std::optional<std::int16_t> row_reader::int2(int column) const {
 std::optional<std::int64_t> row_reader::int8(int column) const {
     if (is_null(column)) return std::nullopt;
     return get_be<std::int64_t>(field(column), 0);
+}
+std::optional<bool> row_reader::boolean(int column) const {
+    if (is_null(column)) return std::nullopt;
+    const auto f = field(column);
+    if (f.size() != 1) throw std::runtime_error("boolean field is not 1 byte");
+    return f[0] != 0;
+}
+std::optional<double> row_reader::float8(int column) const {
+    if (is_null(column)) return std::nullopt;
+    if (field(column).size() != 8) throw std::runtime_error("float8 field is not 8 bytes");
+    return std::bit_cast<double>(get_be<std::uint64_t>(field(column), 0));
 }
 std::optional<uuid> row_reader::uuid_value(int column) const {
     if (is_null(column)) return std::nullopt;

@@ -44,7 +44,9 @@ public:
     void add_int8(std::int64_t v);
     void add_uuid(const uuid& v);
     void add_text(std::string_view v);
-    void add_bytea(const bytes& v);  ///< an empty blob is sent as NULL (no blob)
+    void add_bytea(const bytes& v);
+    /// jsonb in binary format: version byte 1, then the JSON text.
+    void add_jsonb(std::string_view json);  ///< an empty blob is sent as NULL (no blob)
     void add_optional_uuid(const std::optional<uuid>& v);
     void add_optional_int8(const std::optional<std::int64_t>& v);
     /// NULL when empty.
@@ -79,6 +81,9 @@ public:
     std::optional<std::int32_t> int4(int column) const;
     std::optional<std::int16_t> int2(int column) const;
     std::optional<std::int64_t> int8(int column) const;
+    std::optional<bool> boolean(int column) const;
+    /// The float8's exact bits (a NaN keeps its sign and payload).
+    std::optional<double> float8(int column) const;
     std::optional<uuid> uuid_value(int column) const;
     std::optional<std::string> text(int column) const;
     std::optional<bytes> bytea(int column) const;

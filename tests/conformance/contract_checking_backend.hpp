@@ -55,7 +55,7 @@ private:
         commands::save_workflow kept;
         kept.unlock_instance = save->unlock_instance;
         kept.complete_instance = save->complete_instance;
-        return command_request{std::move(kept), request.owner_id, request.instance_id, request.lock_version, {}};
+        return command_request{std::move(kept), request.owner_id, request.instance_id, request.lock_version, {}, {}};
     }
 
     static void require_contract(const command_request& request, error_code ec, const command_outcome& outcome) {

@@ -182,7 +182,7 @@ BOOST_AUTO_TEST_CASE(failed_commands_commit_nothing_and_records_stay_consistent)
             std::array<held_locks, 2> held;
             std::array<std::vector<released_lock>, 2> released;
             for (auto& owner : owners) {
-                command_request create{cmd::create_workflow_owner{}, std::nullopt, std::nullopt, -1, {}};
+                command_request create{cmd::create_workflow_owner{}, std::nullopt, std::nullopt, -1, {}, {}};
                 std::get<cmd::create_workflow_owner>(create.command).workflow_host_type = host;
                 command_outcome out;
                 BOOST_TEST_REQUIRE(!run_engine_command(records, options, create, out));
@@ -239,7 +239,7 @@ BOOST_AUTO_TEST_CASE(failed_commands_commit_nothing_and_records_stay_consistent)
                     // The background unlocks of the released locks get through.
                     for (const auto& lock : released[who]) {
                         command_request unlock{cmd::unlock_instance{lock.instance_id, lock.version}, owners[who],
-                                               std::nullopt, -1, {}};
+                                               std::nullopt, -1, {}, {}};
                         command_outcome ignored;
                         run_engine_command(records, options, unlock, ignored);
                         check_consistent(records.now());

@@ -69,15 +69,18 @@ private:
 struct record_cache {
     explicit record_cache(std::size_t capacity) : owners(capacity), instances(capacity), keys(capacity) {}
 
-    /// The part of an instance record that is cached: everything but the four data blobs,
-    /// which are moved aside for the copy (so they are not copied) and then put back.
+    /// The part of an instance record that is cached: everything but the four data blobs and
+    /// the promoted values (part of the data), which are moved aside for the copy (so they are
+    /// not copied) and then put back.
     static extension::instance_record control_part(extension::instance_record& full) {
         bytes* const data[] = {&full.read_write_primitive, &full.read_write_complex, &full.write_only_primitive,
                                &full.write_only_complex};
         // Move construction leaves each source empty (move assignment need not).
         bytes aside[4] = {std::move(*data[0]), std::move(*data[1]), std::move(*data[2]), std::move(*data[3])};
+        auto promoted_aside = std::move(full.promoted);
         extension::instance_record control = full;
         for (int i = 0; i < 4; ++i) *data[i] = std::move(aside[i]);
+        full.promoted = std::move(promoted_aside);
         control.data_omitted = true;
         return control;
     }

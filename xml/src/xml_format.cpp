@@ -20,6 +20,13 @@
 //  - Timestamps and durations are integer microseconds; the `utc` and `*-utc` attributes are
 //    for people and are not read.
 //  - An instance lists the ids of its keys, ascending, as <key id=".."/> children.
+//  - An instance's promoted values (durable/promotion.hpp) are one <promoted promotion="..">
+//    element per promotion that has values, holding <property> elements as a bag does, after
+//    the <data> elements. They came with format 2 unchanged: the element is optional (a file
+//    without it has no promoted values), and a reader of an earlier build passes over it, so
+//    files stay readable both ways. Such a reader drops the element when it rewrites the
+//    instance; that build cannot promote, and the next save with data of a promoting store
+//    writes the values again.
 
 #include "xml_format.hpp"
 
@@ -332,10 +339,8 @@ value parse_value(const pugi::xml_node& p, const std::string& file) {
     corrupt(file, path_of(p) + ": unknown value kind \"" + kind + "\"");
 }
 
-void render_bag(xml_text_writer& w, const char* element, const bytes& blob, const char* part = nullptr) {
-    if (blob.empty()) return;
-    w.open_element(element);
-    if (part != nullptr) w.attribute("part", part);
+/// The <property> children of an open element, one per entry of `blob`.
+void render_bag_entries(xml_text_writer& w, const bytes& blob) {
     std::string why;
     const auto ec = decode_bag_entries(
         blob,
@@ -353,6 +358,13 @@ void render_bag(xml_text_writer& w, const char* element, const bytes& blob, cons
         },
         why);
     if (ec) throw record_error(errc::corrupt_data, std::string("cannot render bag: ") + why);
+}
+
+void render_bag(xml_text_writer& w, const char* element, const bytes& blob, const char* part = nullptr) {
+    if (blob.empty()) return;
+    w.open_element(element);
+    if (part != nullptr) w.attribute("part", part);
+    render_bag_entries(w, blob);
     w.close_element();
 }
 
@@ -507,6 +519,12 @@ std::string render_instance(const extension::instance_record& r) {
     render_bag(w, "data", r.read_write_complex, "read-write-complex");
     render_bag(w, "data", r.write_only_primitive, "write-only-primitive");
     render_bag(w, "data", r.write_only_complex, "write-only-complex");
+    for (const auto& [promotion_name, values] : r.promoted) {
+        w.open_element("promoted");
+        string_attribute(w, "promotion", promotion_name);
+        render_bag_entries(w, values);
+        w.close_element();
+    }
     render_bag(w, "metadata", r.metadata);
     return finish_document(w);
 }
@@ -554,6 +572,12 @@ extension::instance_record parse_instance(std::string_view text, const std::stri
                                                          : nullptr;
         if (target == nullptr) corrupt(file, path_of(data) + ": unknown data part \"" + part + "\"");
         *target = parse_bag(data, file);
+    }
+    for (const auto& node : root.children("promoted")) {
+        if (!with_data) break;
+        std::string promotion_name = required_string(node, "promotion", file);
+        if (!r.promoted.emplace(std::move(promotion_name), parse_bag(node, file)).second)
+            corrupt(file, path_of(node) + " repeats a promotion");
     }
     r.metadata = parse_bag(root.child("metadata"), file);
     return r;

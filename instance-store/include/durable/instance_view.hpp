@@ -3,6 +3,7 @@
 
 #include <durable/instance_key.hpp>
 #include <durable/instance_value.hpp>
+#include <durable/promotion.hpp>
 #include <durable/uuid.hpp>
 #include <durable/value.hpp>
 
@@ -56,6 +57,11 @@ struct instance_view {
     /// the future) and the store clock's "now" it was compared with.
     std::optional<timestamp> next_runnable_time;
     std::optional<timestamp> store_time;
+
+    /// query_promoted_properties only: the instance's promoted values (durable/promotion.hpp).
+    /// Loads do not fill it: a host rarely needs them back, and on PostgreSQL every load would
+    /// pay for reading them.
+    promoted_values promoted_properties;
 
     bool is_bound_to_instance() const noexcept { return instance_id.has_value(); }
     bool is_bound_to_owner() const noexcept { return owner_id.has_value(); }

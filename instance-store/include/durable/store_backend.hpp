@@ -53,6 +53,11 @@ struct command_request {
     /// of the requesting owner that an unbound handle meets is held by another of its handles:
     /// handle_conflict, decided before anything is written.
     std::vector<released_lock> released_locks;
+    /// save_workflow with instance data: the values the store's promotions take from that data,
+    /// computed and checked by the facade (promote_values). The save replaces the instance's
+    /// promoted values with these, in the same transaction; empty: it keeps none. A save
+    /// without data leaves them as they are.
+    promoted_values promoted;
 };
 
 /// What a backend reports: on success `view`, on failure `diag` (the error code is returned
@@ -73,6 +78,8 @@ struct command_request {
 ///   try_load_runnable_workflow   either nothing bound (no runnable instance: the search came up
 ///                                empty, which re-arms runnable detection), or as for a load.
 ///   query_activatable_workflows  view.activatable_workflows.
+///   query_promoted_properties    view.promoted_properties: what the instance's last save with
+///                                data stored (empty for an instance that does not exist).
 ///   detect_runnable_instances    view.store_time: the store clock's now; view.next_runnable_time:
 ///                                the owner's earliest runnable time, absent when none.
 ///   extend_lock, recover_instance_locks, unlock_instance: nothing.

@@ -3,6 +3,7 @@
 
 #include <durable/codec.hpp>
 #include <durable/error.hpp>
+#include <durable/promotion.hpp>
 #include <durable/store_clock.hpp>
 
 #include <chrono>
@@ -11,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace durable {
 
@@ -66,6 +68,18 @@ struct store_options {
     /// Told of each damaged record a store passes over, from the thread that runs the command:
     /// must be thread-safe and quick. Empty: the store writes one line to stderr.
     std::function<void(const damaged_record&)> on_damaged_record;
+    /// Promoted properties (promotion.hpp), in the order promote() added them. A store copies
+    /// its options when it is made, so they are fixed from then on: the original's "frozen
+    /// after the first handle", made structural. Every save with data replaces the instance's
+    /// promoted values with what these promotions take from its data (none: it has none).
+    std::vector<promotion> promotions;
+
+    /// The original's Promote(name, variant names, binary names): adds a promotion. Throws
+    /// std::invalid_argument, changing nothing, when the name is taken by another promotion or
+    /// the promotion breaks a rule of validate_promotion (at most 32 values per group, each
+    /// property at most once, names PostgreSQL text can hold).
+    store_options& promote(std::string promotion_name, std::vector<name> primitive_values,
+                           std::vector<name> binary_values = {});
 
     /// The lease an owner gets: renewal period + 30 s, saturated.
     duration lease_duration() const;

@@ -31,7 +31,11 @@
 //   - numbers do not depend on the locale; a double is its shortest round-trip text, and a NaN
 //     also carries `bits` (its 64-bit pattern in hex), which is what is read;
 //   - times are integer microseconds since 1970; the `*-utc` attributes are only for people;
-//   - an instance lists the ids of its keys, ascending: <key id="..."/>.
+//   - an instance lists the ids of its keys, ascending: <key id="..."/>;
+//   - an instance's promoted values (store_options::promote) are one
+//     <promoted promotion="..."> per promotion that has values, holding <property> elements
+//     like a bag. Optional, so format 2 is unchanged: files without it read as before, and an
+//     earlier build passes over it (see xml_format.cpp).
 
 #include <durable/instance_store.hpp>
 

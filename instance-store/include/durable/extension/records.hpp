@@ -8,6 +8,7 @@
 #include <durable/workflow_identity.hpp>
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -59,6 +60,9 @@ struct instance_record {
     /// the authority on which keys it has: a key record it lists that cannot be read is damage
     /// to report, never a key that is silently absent.
     std::vector<uuid> keys;
+    /// Promoted values (durable/promotion.hpp): promotion name -> its values as an encoded bag.
+    /// Part of the data: replaced by every save with data, omitted with it (data_omitted).
+    std::map<std::string, bytes> promoted;
     /// Set by a store that was asked for the control fields only and left the four data blobs
     /// unread. Such a record may be written back only after the data has been replaced.
     bool data_omitted = false;

@@ -18,6 +18,8 @@ packages=(
   # /usr/lib/postgresql/15/bin (the server package also creates the postgres user the server runs
   # as under root); iproute2 gives ss, which start_cluster.sh uses to pick a free port
   postgresql-15 postgresql-client-15 iproute2
+  # the PgBouncer test (tests/pg/start_pgbouncer.sh): Debian's pgbouncer 1.18, transaction pooling
+  pgbouncer
 )
 
 missing=()

@@ -6,7 +6,9 @@
 # (libFuzzer, clang 14, ASan + UBSan). DURABLE_FUZZ_SECONDS sets the fuzzing time per target
 # (default 30). The PostgreSQL suites (conformance.pg, pg) run against a throwaway cluster that
 # this script starts before the test run and removes afterwards, also when a test fails; they
-# find it through DURABLE_PG_TEST_URL and fail (never skip) without it.
+# find it through DURABLE_PG_TEST_URL and fail (never skip) without it. The PostgreSQL
+# conformance suite runs a second time through a transaction-pooling PgBouncer
+# (tests/pg/start_pgbouncer.sh), stopped and removed afterwards like the cluster.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,7 +30,14 @@ stop_pg_cluster() {
   bash tests/pg/stop_cluster.sh "$pg_cluster" || echo "test.sh: could not remove the cluster in $pg_cluster" >&2
   pg_cluster=""
 }
-trap stop_pg_cluster EXIT
+pgbouncer_dir=""
+stop_pgbouncer() {
+  [[ -n $pgbouncer_dir ]] || return 0
+  bash tests/pg/stop_pgbouncer.sh "$pgbouncer_dir" || echo "test.sh: could not remove the PgBouncer in $pgbouncer_dir" >&2
+  pgbouncer_dir=""
+}
+# PgBouncer first: it sits in front of the cluster.
+trap 'stop_pgbouncer; stop_pg_cluster' EXIT
 # An assignment keeps start_cluster.sh's exit status (eval "$(...)" would lose it).
 pg_exports=$(bash tests/pg/start_cluster.sh)
 eval "$pg_exports"
@@ -37,6 +46,14 @@ export DURABLE_PG_TEST_URL="host=$PGHOST port=$PGPORT user=$PGUSER dbname=$PGDAT
 
 step "run all tests"
 ctest --preset default
+
+step "the PostgreSQL conformance suite through PgBouncer 1.18 (transaction pooling: prepared statements and LISTEN off)"
+pgbouncer_exports=$(bash tests/pg/start_pgbouncer.sh)
+eval "$pgbouncer_exports"
+pgbouncer_dir=$DURABLE_PGBOUNCER_DIR
+DURABLE_PG_TEST_URL="$DURABLE_PGBOUNCER_URL" DURABLE_PG_TEST_POOLING=transaction \
+  build/default/tests/conformance/durable_conformance_pg --log_level=test_suite --report_level=short
+stop_pgbouncer
 
 step "build and run the unit, conformance, XML and PostgreSQL tests under ASan + UBSan"
 cmake --preset sanitize

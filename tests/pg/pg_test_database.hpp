@@ -59,9 +59,16 @@ public:
     const std::string& url() const noexcept { return url_; }
     const std::string& name() const noexcept { return name_; }
 
+    /// The store settings for this schema. With DURABLE_PG_TEST_POOLING=transaction (the
+    /// server is reached through a transaction-pooling PgBouncer, scripts/test.sh), named
+    /// prepared statements and LISTEN are off, as pg_instance_store.hpp says to run behind one.
     pg_store_settings settings() const {
         pg_store_settings s;
         s.schema = name_;
+        if (const char* pooling = std::getenv("DURABLE_PG_TEST_POOLING"); pooling && std::string(pooling) == "transaction") {
+            s.prepared_statements = false;
+            s.listen = false;
+        }
         return s;
     }
 

@@ -497,6 +497,39 @@ BOOST_AUTO_TEST_CASE(sql_injection_through_names_and_metadata_is_inert) {
     BOOST_TEST(counter_of_rows("instances_table") == 1);
 }
 
+BOOST_AUTO_TEST_CASE(promoted_values_are_typed_rows_and_sql_in_them_is_inert) {
+    const std::string evil = "x'); DROP SCHEMA \"" + schema->name() + "\" CASCADE; --\" \\ $$ $1";
+    auto o = options();
+    o.promote(evil, {{evil, evil}, {"", "total"}}, {{"urn:x", evil}});
+    auto& store = new_store(o, schema->settings());
+    make_owner(store);
+    const uuid id = random_uuid();
+    auto handle = store.create_instance_handle(id);
+    cmd::save_workflow save;
+    save.instance_data = property_bag{{name{evil, evil}, instance_value(evil)},
+                                      {"total", instance_value(std::int64_t{9'007'199'254'740'993})},
+                                      {name{"urn:x", evil}, instance_value(opaque{evil, bytes(evil.begin(), evil.end())})}};
+    run(store, handle, std::move(save)).require_ok();
+
+    // The schema is still there; each value is a row of the public view, in the column of its
+    // kind, at its place in the promotion (primitive values from 1, binary ones from 33).
+    BOOST_TEST(counter_of_rows("instances_table") == 1);
+    BOOST_TEST(counter_of_rows("instance_promoted_properties") == 3);
+    BOOST_TEST(counter_of_rows("instance_promoted_properties WHERE value_position = 1 AND value_kind = 'string' AND "
+                               "promotion_name = string_value AND property_name = string_value AND "
+                               "property_namespace = string_value") == 1);
+    BOOST_TEST(counter_of_rows("instance_promoted_properties WHERE value_position = 2 AND value_kind = 'int64' AND "
+                               "int64_value = 9007199254740993 AND property_namespace = ''") == 1);
+    BOOST_TEST(counter_of_rows("instance_promoted_properties WHERE value_position = 33 AND value_kind = 'opaque' AND "
+                               "content_type = promotion_name AND binary_value = convert_to(promotion_name, 'UTF8')") == 1);
+
+    auto reader = store.create_instance_handle();
+    const auto r = run(store, reader, cmd::query_promoted_properties{id});
+    r.require_ok();
+    BOOST_TEST_REQUIRE(r.view.promoted_properties.count(evil) == 1u);
+    BOOST_TEST(std::get<std::string>(r.view.promoted_properties.at(evil).at(name{evil, evil}).get()) == evil);
+}
+
 BOOST_AUTO_TEST_CASE(cancelling_a_command_waiting_on_the_server) {
     auto& store = new_store();
     make_owner(store);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The README's test command: installs what is missing, applies and checks the SQL scripts with
 # psql on a throwaway PostgreSQL 15 cluster (tests/pg/run_install_test.sh), builds, and runs every
-# test suite, then builds and runs the unit, conformance, XML and PostgreSQL suites again under ASan + UBSan
+# test suite, then builds and runs the unit, conformance, XML, PostgreSQL and host suites again under ASan + UBSan
 # (g++), the conformance suites under ThreadSanitizer, the test suites once more with clang 14, and each fuzz target for a short while
 # (libFuzzer, clang 14, ASan + UBSan). DURABLE_FUZZ_SECONDS sets the fuzzing time per target
 # (default 30). The PostgreSQL suites (conformance.pg, pg) run against a throwaway cluster that
@@ -55,11 +55,11 @@ DURABLE_PG_TEST_URL="$DURABLE_PGBOUNCER_URL" DURABLE_PG_TEST_POOLING=transaction
   build/default/tests/conformance/durable_conformance_pg --log_level=test_suite --report_level=short
 stop_pgbouncer
 
-step "build and run the unit, conformance, XML and PostgreSQL tests under ASan + UBSan"
+step "build and run the unit, conformance, XML, PostgreSQL and host tests under ASan + UBSan"
 cmake --preset sanitize
 cmake --build --preset sanitize --target durable_unit_tests durable_conformance_memory durable_conformance_xml \
-  durable_xml_tests durable_conformance_pg durable_pg_tests
-ctest --preset sanitize -L "unit|conformance|xml|pg"
+  durable_xml_tests durable_conformance_pg durable_pg_tests durable_host_tests
+ctest --preset sanitize -L "unit|conformance|xml|pg|host"
 stop_pg_cluster
 
 step "build and run the conformance suites under ThreadSanitizer (a multi-threaded io_context)"
@@ -71,8 +71,9 @@ setarch "$(uname -m)" -R ctest --preset tsan
 
 step "build and run the test suites with clang 14 (the second compiler)"
 cmake --preset clang
-cmake --build --preset clang --target durable_unit_tests durable_conformance_memory durable_conformance_xml durable_xml_tests
-ctest --preset clang -L "unit|conformance|xml"
+cmake --build --preset clang --target durable_unit_tests durable_conformance_memory durable_conformance_xml durable_xml_tests \
+  durable_host_tests
+ctest --preset clang -L "unit|conformance|xml|host"
 
 step "fuzz the codec and the XML record reader (${DURABLE_FUZZ_SECONDS:-30} s per target)"
 bash scripts/fuzz.sh "${DURABLE_FUZZ_SECONDS:-30}"

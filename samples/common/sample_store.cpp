@@ -7,7 +7,9 @@
 #include <durable/store_error.hpp>
 #endif
 
+#include <chrono>
 #include <stdexcept>
+#include <thread>
 
 namespace durable::samples {
 
@@ -35,7 +37,19 @@ std::unique_ptr<instance_store> open_store(boost::asio::any_io_executor executor
     }
     // A missing schema is applied, as a DBA would with psql. A schema of another version is
     // left alone (applying is a no-op when one is there), so the second open reports it.
-    pg::apply_schema(spec);
+    try {
+        pg::apply_schema(spec);
+    } catch (const store_error&) {
+        // Two processes that start on an empty database at once both apply it, and the
+        // slower one's CREATE can collide with the faster one's: if the schema is there now,
+        // that failure did no harm.
+        std::this_thread::sleep_for(std::chrono::seconds{1});
+        try {
+            return std::make_unique<pg::pg_instance_store>(executor, spec, options);
+        } catch (const store_error&) {
+        }
+        throw;
+    }
     return std::make_unique<pg::pg_instance_store>(std::move(executor), spec, options);
 #else
     throw std::runtime_error("'" + spec +

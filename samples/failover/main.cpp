@@ -15,7 +15,8 @@
 // steps of one instance at the same time.
 //
 // An instance that has done its steps waits for the bookmark "archive" rather than completing,
-// so that `check` can still read its counters (see the report on completed instances).
+// so that `check` can still read its counters: the status of a completed instance carries no
+// variables (a load of a completed instance hands back no data).
 
 #include "sample_host.hpp"
 #include "sample_main.hpp"
@@ -224,8 +225,9 @@ asio::awaitable<int> check(sample_context& ctx, host::workflow_host& workflows) 
             if (finished.contains(i)) continue;
             std::optional<host::instance_status> status;
             std::string why;
+            const durable::uuid key = host::key_for(label_of(batch, i));
             try {
-                status = co_await workflows.async_status_by_key(host::key_for(label_of(batch, i)));
+                status = co_await workflows.async_status_by_key(key);
             } catch (const durable::store_error& e) {
                 if (e.code() == durable::errc::instance_locked)
                     why = "held by a worker";

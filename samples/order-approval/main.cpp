@@ -189,10 +189,12 @@ asio::awaitable<int> decide(sample_context& ctx, host::workflow_host& workflows,
     durable::value payload = approve ? by : by + "\n" + ctx.args.get("reason", "no reason given");
     std::cout << (approve ? "Approving" : "Rejecting") << " order " << order << ": looking its workflow up by the key order/"
               << order << " in " << ctx.store_description << ".\n";
+    // Arguments named first: g++ 12 mishandles some temporaries inside a co_await expression.
+    const durable::uuid key = host::key_for("order/" + order);
+    std::string bookmark = approve ? "approve" : "reject";
     std::optional<host::instance_status> status;
     try {
-        status = co_await workflows.async_resume_by_key(host::key_for("order/" + order), approve ? "approve" : "reject",
-                                                        std::move(payload));
+        status = co_await workflows.async_resume_by_key(key, std::move(bookmark), std::move(payload));
     } catch (const durable::store_error& e) {
         explain_refusal(order, e);
     }
@@ -206,8 +208,9 @@ asio::awaitable<int> status(sample_context& ctx, host::workflow_host& workflows)
     const std::string order = order_of(ctx);
     std::optional<host::instance_status> found;
     std::optional<durable::store_error> refused;
+    const durable::uuid key = host::key_for("order/" + order);
     try {
-        found = co_await workflows.async_status_by_key(host::key_for("order/" + order));
+        found = co_await workflows.async_status_by_key(key);
     } catch (const durable::store_error& e) {
         refused = e;
     }

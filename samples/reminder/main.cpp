@@ -75,7 +75,8 @@ asio::awaitable<int> set(sample_context& ctx, host::workflow_host& workflows, co
     if (!ctx.args.has("in")) throw durable::samples::usage_error("'set' needs --in");
     const std::string& text = ctx.args.required("text");
     host::variables inputs{{"text", text}, {"delay", delay}, {"set_by", std::int64_t{::getpid()}}};
-    const durable::uuid id = co_await workflows.async_start(def.identity(), std::move(inputs), {});
+    std::vector<durable::uuid> no_keys;
+    const durable::uuid id = co_await workflows.async_start(def.identity(), std::move(inputs), std::move(no_keys));
     const host::instance_status status = co_await durable::samples::settled_status(workflows, id);
     std::cout << "Reminder \"" << text << "\" set for " << durable::samples::format_duration(delay) << " from now";
     if (status.timer_due) std::cout << " (due " << durable::samples::format_time(*status.timer_due) << ")";

@@ -93,6 +93,14 @@ struct loaded_instance {
     std::unique_ptr<asio::steady_timer> timer;         // its durable timer while loaded
     std::unique_ptr<asio::steady_timer> unload_timer;  // unload_after_idle
     bool dropped = false;                              // no longer ours: never save it again
+    bool loading = false;                              // a placeholder whose load by id is under way
+    /// The lock a concurrent load by key of this host won while this placeholder's load was
+    /// under way (that load is then refused with handle_conflict and takes this instead).
+    struct handover_type {
+        instance_handle handle;
+        instance_view view;
+    };
+    std::optional<handover_type> handover;
 };
 
 struct workflow_host::impl : std::enable_shared_from_this<impl> {
@@ -410,6 +418,11 @@ struct workflow_host::impl : std::enable_shared_from_this<impl> {
     /// The loaded instance `t` names, its gate held: from memory, or loaded from the store.
     /// `loaded_now` says whether this call loaded it.
     asio::awaitable<std::pair<std::shared_ptr<loaded_instance>, bool>> obtain(target_ref t) {
+        // Two operations of this host may load one instance at once (one by key, one by id): the
+        // store lends its lock to one handle only and tells the other handle_conflict. The winner
+        // hands its lock to the placeholder of a load by id that is still under way; a loser
+        // retries and queues behind whichever holds the instance here by then.
+        int conflicts = 0;
         for (;;) {
             if (!t.is_key) {
                 if (const auto it = loaded.find(t.id); it != loaded.end()) {
@@ -426,34 +439,64 @@ struct workflow_host::impl : std::enable_shared_from_this<impl> {
             check_not_stopping();
             auto inst = std::make_shared<loaded_instance>();
             instance_view view;
+            std::optional<uuid> conflict_on;
             if (t.is_key) {
                 inst->handle = store.create_instance_handle(owner);
-                view = co_await store.async_execute(inst->handle, cmd::load_workflow_by_instance_key(t.id));
-            } else {
-                // Placeholder first, so that a second caller for this id waits for this load.
-                inst->id = t.id;
-                co_await inst->gate.acquire();
-                loaded[t.id] = inst;
-                loaded_size = loaded.size();
-                inst->handle = store.create_instance_handle(owner, t.id);
                 try {
-                    view = co_await store.async_execute(inst->handle, cmd::load_workflow{});
-                } catch (...) {
-                    forget(*inst);
-                    inst->gate.release();
-                    throw;
+                    view = co_await store.async_execute(inst->handle, cmd::load_workflow_by_instance_key(t.id));
+                } catch (const store_error& e) {
+                    if (e.code() != errc::handle_conflict || !e.diag().instance_id || ++conflicts > max_conflicts) throw;
+                    conflict_on = e.diag().instance_id;
                 }
-            }
-            inst->id = *view.instance_id;
-            if (t.is_key) {
-                if (loaded.contains(inst->id)) {  // loaded here meanwhile (cannot happen with one strand, kept safe)
-                    inst->handle.free();
+                if (conflict_on) {
+                    t = target_ref{*conflict_on, false};
+                    co_await pause(std::chrono::milliseconds{1});
+                    continue;
+                }
+                inst->id = *view.instance_id;
+                if (const auto it = loaded.find(inst->id); it != loaded.end()) {
+                    // A load by id of this instance is under way: it will be refused, so it takes
+                    // this handle's lock instead, and this operation queues behind it.
+                    auto& other = *it->second;
+                    if (other.loading && !other.handover) other.handover = loaded_instance::handover_type{std::move(inst->handle), std::move(view)};
+                    else inst->handle.free();
                     t = target_ref{inst->id, false};
                     continue;
                 }
                 co_await inst->gate.acquire();
                 loaded[inst->id] = inst;
                 loaded_size = loaded.size();
+            } else {
+                // Placeholder first, so that a second caller for this id waits for this load.
+                inst->id = t.id;
+                inst->loading = true;
+                co_await inst->gate.acquire();
+                loaded[t.id] = inst;
+                loaded_size = loaded.size();
+                inst->handle = store.create_instance_handle(owner, t.id);
+                bool refused_for_conflict = false;
+                try {
+                    view = co_await store.async_execute(inst->handle, cmd::load_workflow{});
+                } catch (const store_error& e) {
+                    if (e.code() != errc::handle_conflict || (!inst->handover && ++conflicts > max_conflicts)) {
+                        forget(*inst);
+                        inst->gate.release();
+                        throw;
+                    }
+                    refused_for_conflict = true;
+                }
+                inst->loading = false;
+                if (refused_for_conflict) {
+                    if (!inst->handover) {  // the winner has not shown itself yet: look again
+                        forget(*inst);
+                        inst->gate.release();
+                        co_await pause(std::chrono::milliseconds{1});
+                        continue;
+                    }
+                    inst->handle = std::move(inst->handover->handle);
+                    view = std::move(inst->handover->view);
+                }
+                inst->handover.reset();
             }
             try {
                 inst->record = detail::decode(view.data, inst->id);
@@ -471,6 +514,10 @@ struct workflow_host::impl : std::enable_shared_from_this<impl> {
             co_return std::pair{inst, true};
         }
     }
+
+    /// handle_conflicts one operation sits out before it reports one: only a handle of this
+    /// host's that never lets go (a bug) gets this far.
+    static constexpr int max_conflicts = 50;
 
     // --- the operations -----------------------------------------------------------------------
 

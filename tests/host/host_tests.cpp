@@ -365,6 +365,38 @@ BOOST_AUTO_TEST_CASE(coroutine_steps_explicit_persistence_and_many_instances_on_
     });
 }
 
+BOOST_AUTO_TEST_CASE(concurrent_resumes_of_one_instance_run_one_after_the_other) {
+    auto p = start_process(approval_only());
+    const uuid key = key_for("order/race");
+    run([&]() -> asio::awaitable<void> {
+        std::vector<uuid> keys{key};
+        const uuid id = co_await p->host->async_start(approval_v1, {}, std::move(keys));
+        co_await wait_until(*p->host, id, [](const instance_status& s) {
+            return s.status == run_status::waiting && !s.loaded_here;
+        });
+        // Four callers at once, by key and by id: exactly one decides; the others are told it is
+        // decided, never handle_conflict.
+        std::vector<error_code> outcomes;
+        int finished = 0;
+        auto record = [&](error_code ec, instance_status) {
+            outcomes.push_back(ec);
+            ++finished;
+        };
+        p->host->async_resume_by_key(key, "approve", std::string("a"), record);
+        p->host->async_resume_by_key(key, "reject", std::string("b"), record);
+        p->host->async_resume(id, "approve", std::string("c"), record);
+        p->host->async_resume_by_key(key, "approve", std::string("d"), record);
+        while (finished < 4) co_await sleep(10ms);
+        const auto successes = std::count(outcomes.begin(), outcomes.end(), error_code{});
+        BOOST_TEST(successes == 1);
+        for (const auto& ec : outcomes)
+            BOOST_TEST((!ec || ec == errc::instance_completed || ec == errc::key_completed ||
+                        ec == host_errc::instance_not_running),
+                       ec.message());
+        co_await p->host->async_stop();
+    });
+}
+
 BOOST_AUTO_TEST_CASE(a_stopped_host_refuses_new_work) {
     auto p = start_process(approval_only());
     run([&]() -> asio::awaitable<void> {

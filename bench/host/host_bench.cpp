@@ -3,12 +3,26 @@
 // instance cost the host. Not a test: nothing here asserts a time (bench/README.md).
 //
 //   durable-host-bench [--instances N] [--state-kb K] [--concurrency C] [--stores memory,xml,pg]
-//                      [--dir PATH] [--pg CONNINFO] [--loaded N]
+//                      [--dir PATH] [--pg CONNINFO] [--loaded N] [--parallel-starts] [--host-only]
+//                      [--pg-marks TABLE]
 //
 // Each workflow: start (a save), three explicit persistence points, completion: five saves of a
 // record holding K KB of random bytes (incompressible, so zstd does not flatter the memory store).
 // The ceiling ("store alone") is the same five commands with the same bytes sent straight to the
 // store, as many workflows at once: the ratio is what the host's own work costs.
+//
+// By default the next start waits for the previous async_start (a start save) and a workflow
+// counts as done when its last step has run, so at C in flight the starts are one save at a time
+// and the completion save of the last workflows falls outside the time. --parallel-starts runs
+// the way a caller of C workflows at once would (bench/run-dbos-comparison.sh): up to C starts in
+// flight together, a workflow counts until the host has unloaded it (its completion save is
+// done), and the time ends when the last one is unloaded. --host-only skips the store-alone
+// ceiling and the memory figure (printed as -), so the run is the host's workflows alone.
+// --pg-marks TABLE: right before and right after the host's timed workflows on PostgreSQL,
+// inserts a row (label 'before'/'after', the server's next transaction id, its WAL position in
+// bytes) into TABLE (created if need be) in the --pg database, so a script can tell what the
+// timed window alone cost the server: transaction ids used = after - before - 1 (the 'before'
+// insert takes the id it read).
 
 #include <durable/host/workflow_host.hpp>
 #include <durable/memory_instance_store.hpp>
@@ -26,6 +40,7 @@
 
 #include <malloc.h>
 
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -54,12 +69,16 @@ struct settings {
     std::vector<std::string> stores{"memory", "xml"};
     fs::path dir = fs::temp_directory_path() / "durable-host-bench";
     std::string pg;
+    bool parallel_starts = false;
+    bool host_only = false;
+    std::string pg_marks;
 };
 
 [[noreturn]] void usage(const std::string& problem) {
     std::fprintf(stderr,
                  "durable-host-bench: %s\nusage: durable-host-bench [--instances N] [--state-kb K] [--concurrency C] "
-                 "[--stores memory,xml,pg] [--dir PATH] [--pg CONNINFO] [--loaded N]\n",
+                 "[--stores memory,xml,pg] [--dir PATH] [--pg CONNINFO] [--loaded N] [--parallel-starts] "
+                 "[--host-only] [--pg-marks TABLE]\n",
                  problem.c_str());
     std::exit(2);
 }
@@ -89,6 +108,14 @@ settings parse(int argc, char** argv) {
         else if (arg == "--loaded") s.loaded = count_arg(arg, next());
         else if (arg == "--dir") s.dir = next();
         else if (arg == "--pg") s.pg = next();
+        else if (arg == "--parallel-starts") s.parallel_starts = true;
+        else if (arg == "--host-only") s.host_only = true;
+        else if (arg == "--pg-marks") {
+            s.pg_marks = next();
+            for (const char c : s.pg_marks)
+                if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') usage("--pg-marks needs letters, digits and _");
+            if (s.pg_marks.empty()) usage("--pg-marks needs a table name");
+        }
         else if (arg == "--stores") {
             s.stores.clear();
             std::stringstream list(next());
@@ -156,6 +183,22 @@ std::unique_ptr<instance_store> make_store(const std::string& kind, asio::io_con
 #else
     (void)s;
     throw std::invalid_argument("this durable-host-bench was built without the PostgreSQL store");
+#endif
+}
+
+/// The --pg-marks row: blocking, on its own connection, outside the host's io_context.
+void pg_mark(const std::string& kind, const settings& s, const char* label) {
+#ifdef DURABLE_BENCH_PG
+    if (kind != "pg" || s.pg_marks.empty()) return;
+    pg::execute_script(s.pg, "create table if not exists " + s.pg_marks +
+                                 " (label text, next_xid bigint, wal_bytes numeric, at timestamptz default clock_timestamp());"
+                                 " insert into " + s.pg_marks + " (label, next_xid, wal_bytes) select '" + label +
+                                 "', pg_snapshot_xmax(pg_current_snapshot())::text::bigint,"
+                                 " pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')");
+#else
+    (void)kind;
+    (void)s;
+    (void)label;
 #endif
 }
 
@@ -251,11 +294,35 @@ result run_store(const std::string& kind, const settings& s) {
         record[name{"urn:durable:host:variable", "state"}] = instance_value(state);
         record[name{"urn:durable:host", "step"}] = instance_value(std::string("two"));
         record[name{"urn:durable:host", "status"}] = instance_value(std::string("running"));
-        r.ceiling_saves_per_second = co_await lifecycle_ceiling(*store, s, record);
+        if (!s.host_only) r.ceiling_saves_per_second = co_await lifecycle_ceiling(*store, s, record);
 
         // The host: N workflows, at most `concurrency` running at once.
         std::size_t started = 0;
+        pg_mark(kind, s, "before");
         const auto start = bench_clock::now();
+        if (s.parallel_starts) {
+            // In flight: instances loaded (from their start save until the host unloads them
+            // after the completion save) plus starts not yet answered. A start is counted twice
+            // while its save runs, so the count errs low, never above `concurrency`.
+            std::size_t starting = 0;
+            std::exception_ptr start_failure;
+            const auto wait_a_little = [&]() -> asio::awaitable<void> {
+                if (start_failure) std::rethrow_exception(start_failure);
+                asio::steady_timer t(ioc, std::chrono::microseconds{200});
+                co_await t.async_wait(asio::use_awaitable);
+            };
+            while (started < s.instances) {
+                while (starting + host.loaded_count() >= s.concurrency) co_await wait_a_little();
+                ++starting;
+                ++started;
+                host.async_start(three_points, inputs, {}, [&](error_code ec, uuid) {
+                    --starting;
+                    if (ec && !start_failure)
+                        start_failure = std::make_exception_ptr(std::runtime_error("start: " + ec.message()));
+                });
+            }
+            while (starting + host.loaded_count() > 0 || completed < s.instances) co_await wait_a_little();
+        }
         while (started < s.instances) {
             while (started - completed >= s.concurrency) {
                 asio::steady_timer t(ioc, std::chrono::microseconds{200});
@@ -269,8 +336,10 @@ result run_store(const std::string& kind, const settings& s) {
             co_await t.async_wait(asio::use_awaitable);
         }
         const double seconds = std::chrono::duration<double>(bench_clock::now() - start).count();
+        pg_mark(kind, s, "after");
         r.workflows_per_second = static_cast<double>(s.instances) / seconds;
         r.points_per_second = r.workflows_per_second * 5;
+        if (s.host_only) co_return;
 
         // Memory: instances held loaded (persist policy), then unloaded by a graceful stop.
         const std::size_t before = heap_in_use();
@@ -297,8 +366,8 @@ result run_store(const std::string& kind, const settings& s) {
 int main(int argc, char** argv) {
     const settings s = parse(argc, argv);
     std::printf("durable-host-bench: %zu workflows x 5 saves (start, 3 persistence points, completion) of %zu KB "
-                "state, %zu in flight; one io_context thread\n\n",
-                s.instances, s.state_bytes / 1024, s.concurrency);
+                "state, %zu in flight%s; one io_context thread\n\n",
+                s.instances, s.state_bytes / 1024, s.concurrency, s.parallel_starts ? " (starts in parallel)" : "");
     std::printf("%-8s %12s %14s %16s %8s %18s %20s\n", "store", "workflows/s", "saves/s", "store alone/s",
                 "ratio", "host B/loaded", "store B/unloaded");
     int failures = 0;
@@ -310,9 +379,13 @@ int main(int argc, char** argv) {
         }
         try {
             const result r = run_store(kind, s);
-            std::printf("%-8s %12.0f %14.0f %16.0f %8.2f %18.0f %20.0f\n", kind.c_str(), r.workflows_per_second,
-                        r.points_per_second, r.ceiling_saves_per_second, r.points_per_second / r.ceiling_saves_per_second,
-                        r.loaded_bytes, r.unloaded_bytes);
+            if (s.host_only)
+                std::printf("%-8s %12.0f %14.0f %16s %8s %18s %20s\n", kind.c_str(), r.workflows_per_second,
+                            r.points_per_second, "-", "-", "-", "-");
+            else
+                std::printf("%-8s %12.0f %14.0f %16.0f %8.2f %18.0f %20.0f\n", kind.c_str(), r.workflows_per_second,
+                            r.points_per_second, r.ceiling_saves_per_second,
+                            r.points_per_second / r.ceiling_saves_per_second, r.loaded_bytes, r.unloaded_bytes);
         } catch (const std::exception& e) {
             std::fprintf(stderr, "%s: %s\n", kind.c_str(), e.what());
             ++failures;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# failover: worker A takes every instance of a batch and keeps it loaded between steps; worker B
-# starts idle. A is killed with SIGKILL while it holds them all; once A's lease has run out
+# failover: worker A takes every instance of a batch and keeps it loaded between steps. A is
+# killed with SIGKILL while it holds them all, and worker B starts; once A's lease has run out
 # (about 31 s) B finishes them. Every step must be counted exactly once, the takeover must show
 # in the instances' traces (steps run by A, then by B), no two workers may have run steps of one
 # instance at once, and B must stop gracefully on SIGTERM.
@@ -38,15 +38,16 @@ a_pid=$!
 wait_for 20 "$work_dir/A.out" "worker running"
 run_ok "started $count instance" "$bin" --store "$store" start --count "$count" --batch "$batch" --steps "$steps" \
     --pause 1s --step-time 200ms
-# Every instance has run a step on A, which now holds them all (idle: persist).
+# Every instance has run a step on A, which now holds them all (idle: persist). A is killed at
+# once, before B starts: however slowly B starts on a loaded machine, A cannot have finished them.
 wait_for 30 "$log" "^failover/$batch/[0-9]+ 1 A " "$count"
+kill -KILL "$a_pid"
+killed_at=$SECONDS
+echo "killed worker A (process $a_pid) with SIGKILL while it held the $count instances"
 "$bin" --store "$store" worker --name B --log "$log" >"$work_dir/B.out" 2>&1 &
 pids+=($!)
 b_pid=$!
 wait_for 20 "$work_dir/B.out" "worker running"
-kill -KILL "$a_pid"
-killed_at=$SECONDS
-echo "killed worker A (process $a_pid) with SIGKILL while it held the $count instances"
 
 run_ok "all $count instance\(s\) of batch $batch finished; every step was counted exactly once" \
     "$bin" --store "$store" check --count "$count" --batch "$batch" --steps "$steps" --wait 120s --log "$log"

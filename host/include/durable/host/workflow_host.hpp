@@ -23,6 +23,11 @@
 // instances use memory. Completion handlers run on their associated executor, by default the
 // host's. The default token is the store's, with_diagnostics(asio::deferred): `co_await` throws
 // a store_error whose code is the store's (instance_locked, key_not_found, ...) or host_errc.
+//
+// With g++ 12, name the arguments before co_await: `co_await host.async_start(d, in,
+// {key_for("order/42")})` does not compile ("array used as initializer"), and other braced
+// temporaries inside a co_await expression are destroyed twice (STYLE.md). Build the vector of
+// keys (or the variables) first, then pass it.
 
 #include <durable/host/definition.hpp>
 #include <durable/host/host_error.hpp>

@@ -205,6 +205,7 @@ struct workflow_host::impl : std::enable_shared_from_this<impl> {
     }
 
     void drop_all() {
+        set_aside_locks.clear();  // held for the lost owner: nothing to let go of any more
         auto all = std::move(loaded);
         loaded.clear();
         loaded_size = 0;
@@ -676,7 +677,19 @@ struct workflow_host::impl : std::enable_shared_from_this<impl> {
 
     asio::awaitable<void> run_loop() {
         while (!stopping) {
-            co_await ensure_owner();
+            bool owner_failed = false;
+            try {
+                co_await ensure_owner();
+            } catch (const store_error& e) {
+                // A store that is down or restarting: keep trying, the host has nothing else to do.
+                if (e.code() != condition::transient && e.code() != errc::store_unavailable) throw;
+                log("registering the lock owner failed, retrying in 1 s: " + e.diag().to_string());
+                owner_failed = true;
+            }
+            if (owner_failed) {
+                co_await pause(std::chrono::seconds{1});
+                continue;
+            }
             auto owner_handle = store.create_instance_handle(owner);
             std::vector<persistence_event> events;
             bool failed = false;
@@ -744,19 +757,20 @@ struct workflow_host::impl : std::enable_shared_from_this<impl> {
         loaded[inst->id] = inst;
         loaded_size = loaded.size();
         instance_record& r = inst->record;
+        // An instance this host cannot run stays locked by it until it stops: let go of, it would
+        // come back first in due order at every try-load and stop the loop from reaching the rest.
         try {
             r = detail::decode(view.data, inst->id);
         } catch (const store_error& e) {
-            log(e.diag().message + "; left locked until this owner goes");
-            forget(*inst);
+            log(e.diag().message + "; it stays locked by this host, untouched, until the host stops");
+            set_aside(*inst);
             co_return;
         }
         inst->definition = find_definition(r.definition);
         if (inst->definition == nullptr) {
             log("runnable instance " + to_string(inst->id) + " runs " + r.definition.to_string() +
-                ", which this host does not have; left for a host that has it");
-            forget(*inst);
-            inst->handle.free();
+                ", which this host does not have; it stays locked by this host, untouched, until the host stops");
+            set_aside(*inst);
             co_return;
         }
         if (r.suspended || r.is_finished()) {
@@ -771,6 +785,14 @@ struct workflow_host::impl : std::enable_shared_from_this<impl> {
             // park it again; the store queues it for its timer.
             co_await save(*inst, save_mode::unlock);
         }
+    }
+
+    /// Locks of runnable instances this host cannot run, held so that try-load passes them over.
+    std::vector<instance_handle> set_aside_locks;
+
+    void set_aside(loaded_instance& inst) {
+        set_aside_locks.push_back(std::move(inst.handle));
+        forget(inst);
     }
 
     // --- stopping -----------------------------------------------------------------------------
@@ -794,6 +816,8 @@ struct workflow_host::impl : std::enable_shared_from_this<impl> {
                 log("unloading instance " + to_string(inst->id) + " at shutdown failed: " + e.diag().to_string());
             }
         }
+        for (auto& handle : set_aside_locks) handle.free();
+        set_aside_locks.clear();
         if (owner && owner.is_valid()) {
             auto owner_handle = store.create_instance_handle(owner);
             co_await store.async_execute(std::move(owner_handle), cmd::delete_workflow_owner{});

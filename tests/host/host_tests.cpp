@@ -397,6 +397,37 @@ BOOST_AUTO_TEST_CASE(concurrent_resumes_of_one_instance_run_one_after_the_other)
     });
 }
 
+BOOST_AUTO_TEST_CASE(a_runnable_instance_the_host_cannot_read_is_set_aside_and_the_rest_still_run) {
+    workflow_definition d("ticker", {1, 0, std::nullopt, std::nullopt});
+    d.step("wait", [](step_context&) { return step_result::sleep_for(std::chrono::minutes{1}, "done"); });
+    d.step("done", [](step_context&) { return step_result::complete_with(); });
+    auto p = start_process({d});
+    // Another program of the same host type leaves a due instance whose data is not a host record.
+    auto other = std::make_unique<memory_instance_store>(ioc.get_executor(), database, store_settings());
+    const uuid damaged = random_uuid();
+    run([&]() -> asio::awaitable<void> {
+        commands::create_workflow_owner create;
+        create.workflow_host_type = test_host_type;
+        co_await other->async_create_owner(std::move(create));
+        commands::save_workflow foreign;
+        foreign.instance_data = property_bag{{"not-a-host-record", instance_value(std::int64_t{1})}};
+        foreign.ready_to_run = true;
+        foreign.definition_identity = d.identity();  // one this host runs: only its data is foreign
+        foreign.unlock_instance = true;
+        co_await other->async_execute(other->create_instance_handle(damaged), std::move(foreign));
+        const uuid good = co_await p->host->async_start(d.identity(), {}, {});
+        co_await wait_until(*p->host, good, [](const instance_status& s) { return s.status == run_status::waiting; });
+        asio::co_spawn(ioc, p->host->async_run(asio::use_awaitable), asio::detached);
+        clock->advance(std::chrono::minutes{2});
+        co_await wait_until(*p->host, good, [](const instance_status& s) { return s.status == run_status::completed; });
+        co_await p->host->async_stop();
+    });
+    const bool told = std::any_of(p->messages.begin(), p->messages.end(), [&](const std::string& m) {
+        return m.find(to_string(damaged)) != std::string::npos && m.find("is missing") != std::string::npos;
+    });
+    BOOST_TEST(told);
+}
+
 BOOST_AUTO_TEST_CASE(a_stopped_host_refuses_new_work) {
     auto p = start_process(approval_only());
     run([&]() -> asio::awaitable<void> {

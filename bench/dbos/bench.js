@@ -44,7 +44,7 @@ function parse(argv) {
         else throw new Error(`unknown argument '${arg}'`);
     }
     if (!s.url) throw new Error('give --url postgres://...');
-    // The same pool rule as durable-host-bench's PostgreSQL store: max(8, min(C, 64)).
+    // Without --pool: max(8, min(C, 64)), durable-host-bench's own default rule.
     if (!s.pool) s.pool = Math.max(8, Math.min(s.concurrency, 64));
     return s;
 }

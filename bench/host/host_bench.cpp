@@ -4,7 +4,7 @@
 //
 //   durable-host-bench [--instances N] [--state-kb K] [--concurrency C] [--stores memory,xml,pg]
 //                      [--dir PATH] [--pg CONNINFO] [--loaded N] [--parallel-starts] [--host-only]
-//                      [--pg-marks TABLE]
+//                      [--pg-marks TABLE] [--pg-pool N]
 //
 // Each workflow: start (a save), three explicit persistence points, completion: five saves of a
 // record holding K KB of random bytes (incompressible, so zstd does not flatter the memory store).
@@ -22,7 +22,8 @@
 // inserts a row (label 'before'/'after', the server's next transaction id, its WAL position in
 // bytes) into TABLE (created if need be) in the --pg database, so a script can tell what the
 // timed window alone cost the server: transaction ids used = after - before - 1 (the 'before'
-// insert takes the id it read).
+// insert takes the id it read). --pg-pool N: the PostgreSQL store's connections (default
+// max(8, min(C, 64))).
 
 #include <durable/host/workflow_host.hpp>
 #include <durable/memory_instance_store.hpp>
@@ -72,13 +73,14 @@ struct settings {
     bool parallel_starts = false;
     bool host_only = false;
     std::string pg_marks;
+    std::size_t pg_pool = 0;  // 0: max(8, min(concurrency, 64))
 };
 
 [[noreturn]] void usage(const std::string& problem) {
     std::fprintf(stderr,
                  "durable-host-bench: %s\nusage: durable-host-bench [--instances N] [--state-kb K] [--concurrency C] "
                  "[--stores memory,xml,pg] [--dir PATH] [--pg CONNINFO] [--loaded N] [--parallel-starts] "
-                 "[--host-only] [--pg-marks TABLE]\n",
+                 "[--host-only] [--pg-marks TABLE] [--pg-pool N]\n",
                  problem.c_str());
     std::exit(2);
 }
@@ -110,6 +112,7 @@ settings parse(int argc, char** argv) {
         else if (arg == "--pg") s.pg = next();
         else if (arg == "--parallel-starts") s.parallel_starts = true;
         else if (arg == "--host-only") s.host_only = true;
+        else if (arg == "--pg-pool") s.pg_pool = count_arg(arg, next());
         else if (arg == "--pg-marks") {
             s.pg_marks = next();
             for (const char c : s.pg_marks)
@@ -176,7 +179,8 @@ std::unique_ptr<instance_store> make_store(const std::string& kind, asio::io_con
     }
 #ifdef DURABLE_BENCH_PG
     pg::pg_store_settings pg_settings;
-    pg_settings.max_connections = std::max<std::size_t>(8, std::min<std::size_t>(s.concurrency, 64));
+    pg_settings.max_connections =
+        s.pg_pool != 0 ? s.pg_pool : std::max<std::size_t>(8, std::min<std::size_t>(s.concurrency, 64));
     pg::execute_script(s.pg, "drop schema if exists durable_instancing cascade");
     pg::execute_script(s.pg, pg::schema_script());
     return std::make_unique<pg::pg_instance_store>(ioc.get_executor(), s.pg, options, pg_settings);

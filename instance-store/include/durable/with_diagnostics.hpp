@@ -60,8 +60,10 @@ template <class Handler>
 struct diagnostics_handler {
     explicit diagnostics_handler(Handler h) : handler(std::move(h)) {}
 
-    template <class T>
-    void operator()(error_code ec, T value) {
+    /// (error_code, T) becomes (exception_ptr, T); (error_code) becomes (exception_ptr).
+    template <class... T>
+        requires(sizeof...(T) <= 1)
+    void operator()(error_code ec, T... value) {
         std::exception_ptr error;
         if (ec) {
             if (copy_to != nullptr) *copy_to = *diag;
@@ -69,18 +71,7 @@ struct diagnostics_handler {
         } else if (copy_to != nullptr) {
             copy_to->clear();
         }
-        std::move(handler)(std::move(error), std::move(value));
-    }
-
-    void operator()(error_code ec) {
-        std::exception_ptr error;
-        if (ec) {
-            if (copy_to != nullptr) *copy_to = *diag;
-            error = std::make_exception_ptr(store_error(ec, std::move(*diag)));
-        } else if (copy_to != nullptr) {
-            copy_to->clear();
-        }
-        std::move(handler)(std::move(error));
+        std::move(handler)(std::move(error), std::move(value)...);
     }
 
     Handler handler;
@@ -101,6 +92,27 @@ diagnostics* diagnostics_target(diagnostics_handler<Handler>& handler, diagnosti
     return handler.diag.get();
 }
 
+/// Initiates an operation of signature void(error_code, T...) through with_diagnostics: the
+/// inner token sees void(std::exception_ptr, T...).
+template <class... T>
+struct with_diagnostics_result {
+    template <class Initiation, class RawToken, class... Args>
+    static auto initiate(Initiation&& initiation, RawToken&& token, Args&&... args) {
+        // The inner token keeps the value category of the outer one: an lvalue token is used,
+        // not moved from (a token kept by the caller works again), a const one is copied.
+        using inner_token_type = std::remove_reference_t<decltype((token.token))>;
+        using inner = std::conditional_t<std::is_lvalue_reference_v<RawToken>, inner_token_type&, inner_token_type>;
+        auto& inner_token = token.token;
+        return boost::asio::async_initiate<inner, void(std::exception_ptr, T...)>(
+            [inner = std::forward<Initiation>(initiation)](auto&& handler, auto&&... inner_args) mutable {
+                using handler_type = std::decay_t<decltype(handler)>;
+                std::move(inner)(diagnostics_handler<handler_type>(std::forward<decltype(handler)>(handler)),
+                                 std::forward<decltype(inner_args)>(inner_args)...);
+            },
+            inner_token, std::forward<Args>(args)...);
+    }
+};
+
 }  // namespace detail
 }  // namespace durable
 
@@ -109,40 +121,12 @@ namespace boost::asio {
 /// Operations that complete with (error_code, T) complete through with_diagnostics as
 /// (std::exception_ptr, T); those that complete with (error_code) as (std::exception_ptr).
 template <class Token, class T>
-struct async_result<durable::with_diagnostics_t<Token>, void(durable::error_code, T)> {
-    template <class Initiation, class RawToken, class... Args>
-    static auto initiate(Initiation&& initiation, RawToken&& token, Args&&... args) {
-        // The inner token keeps the value category of the outer one: an lvalue token is used,
-        // not moved from (a token kept by the caller works again), a const one is copied.
-        using inner_token_type = std::remove_reference_t<decltype((token.token))>;
-        using inner = std::conditional_t<std::is_lvalue_reference_v<RawToken>, inner_token_type&, inner_token_type>;
-        auto& inner_token = token.token;
-        return async_initiate<inner, void(std::exception_ptr, T)>(
-            [inner = std::forward<Initiation>(initiation)](auto&& handler, auto&&... inner_args) mutable {
-                using handler_type = std::decay_t<decltype(handler)>;
-                std::move(inner)(durable::detail::diagnostics_handler<handler_type>(std::forward<decltype(handler)>(handler)),
-                                 std::forward<decltype(inner_args)>(inner_args)...);
-            },
-            inner_token, std::forward<Args>(args)...);
-    }
-};
+struct async_result<durable::with_diagnostics_t<Token>, void(durable::error_code, T)>
+    : durable::detail::with_diagnostics_result<T> {};
 
 template <class Token>
-struct async_result<durable::with_diagnostics_t<Token>, void(durable::error_code)> {
-    template <class Initiation, class RawToken, class... Args>
-    static auto initiate(Initiation&& initiation, RawToken&& token, Args&&... args) {
-        using inner_token_type = std::remove_reference_t<decltype((token.token))>;
-        using inner = std::conditional_t<std::is_lvalue_reference_v<RawToken>, inner_token_type&, inner_token_type>;
-        auto& inner_token = token.token;
-        return async_initiate<inner, void(std::exception_ptr)>(
-            [inner = std::forward<Initiation>(initiation)](auto&& handler, auto&&... inner_args) mutable {
-                using handler_type = std::decay_t<decltype(handler)>;
-                std::move(inner)(durable::detail::diagnostics_handler<handler_type>(std::forward<decltype(handler)>(handler)),
-                                 std::forward<decltype(inner_args)>(inner_args)...);
-            },
-            inner_token, std::forward<Args>(args)...);
-    }
-};
+struct async_result<durable::with_diagnostics_t<Token>, void(durable::error_code)>
+    : durable::detail::with_diagnostics_result<> {};
 
 /// The handler's executor, allocator and cancellation slot are those of the handler it wraps.
 template <template <class, class> class Associator, class Handler, class DefaultCandidate>

@@ -10,11 +10,15 @@
 // stored 1000,100000, due 200, save sizes 4,64 KB, threads 1,4.
 //
 //   durable-bench --pg CONNINFO [--pgbench PATH] [--seconds S] [--rounds N] [--sizes KB,...]
-//                 [--threads N,...] [--only save|load|load-key|lifecycle|try-load|profile-save]
+//                 [--threads N,...] [--only save|load|load-key|lifecycle|try-load|scale|soak|profile-save]
+//                 [--stored N] [--soak-minutes M] [--saves N] [--split]
 //
 // With --pg (an empty CONNINFO means the PG* variables) only the PostgreSQL store is measured,
 // each scenario beside a pgbench ceiling on the same server (pg_scenarios.hpp). Defaults there:
-// 6 s per side in 3 rounds, concurrency 1,4,16,64.
+// 6 s per side in 3 rounds, concurrency 1,4,16,64. scale: one worker among 10,000 and then
+// --stored (default 1,000,000) stored instances. soak: 16 connections saving 4 KB states for
+// --soak-minutes (default 10), sizes every 30 s. profile-save: --saves saves, for callgrind.
+// --split adds, to each save, the store's save_instance function called by pgbench.
 
 #include "atomic_write_ceiling.hpp"
 #include "xml_scenarios.hpp"
@@ -48,7 +52,9 @@ struct settings {
     // PostgreSQL (--pg): what was given explicitly, so the PostgreSQL defaults apply otherwise.
     std::optional<std::string> pg;
     std::string pgbench;
-    bool seconds_given = false, threads_given = false;
+    bool seconds_given = false, threads_given = false, stored_given = false;
+    double soak_minutes = 10;
+    bool split = false;
 };
 
 [[noreturn]] void usage(const std::string& why) {
@@ -56,7 +62,8 @@ struct settings {
               << "\nusage: durable-bench [--seconds S] [--rounds N] [--dir PATH] [--stored N,N,...] [--due N] "
                  "[--sizes KB,KB,...] [--threads N,N,...] [--saves N] [--only save|load|lifecycle|try-load|two-hosts]\n"
                  "       durable-bench --pg CONNINFO [--pgbench PATH] [--seconds S] [--rounds N] [--sizes KB,...] "
-                 "[--threads N,...] [--saves N] [--only save|load|load-key|lifecycle|try-load|profile-save]\n";
+                 "[--threads N,...] [--saves N] [--stored N] [--soak-minutes M] [--split]\n"
+                 "       [--only save|load|load-key|lifecycle|try-load|scale|soak|profile-save]\n";
     std::exit(2);
 }
 
@@ -92,6 +99,7 @@ settings parse(int argc, char** argv) {
             s.dir = next();
         } else if (arg == "--stored") {
             s.stored = positive_list(arg, next());
+            s.stored_given = true;
         } else if (arg == "--sizes") {
             s.sizes_kb = positive_list(arg, next());
         } else if (arg == "--threads") {
@@ -103,6 +111,11 @@ settings parse(int argc, char** argv) {
             s.due = std::stoul(next());
         } else if (arg == "--pg") {
             s.pg = next();
+        } else if (arg == "--soak-minutes") {
+            s.soak_minutes = std::atof(next().c_str());
+            if (s.soak_minutes <= 0) usage("--soak-minutes must be positive");
+        } else if (arg == "--split") {
+            s.split = true;
         } else if (arg == "--pgbench") {
             s.pgbench = next();
         } else if (arg == "--only") {
@@ -165,6 +178,9 @@ int main(int argc, char** argv) {
         if (s.threads_given) p.concurrency = s.threads;
         p.only = s.only;
         p.saves = s.saves;
+        if (s.stored_given) p.stored = s.stored.back();
+        p.soak_minutes = s.soak_minutes;
+        p.split = s.split;
         return run_pg_bench(p);
 #else
         usage("--pg: this durable-bench was built without the PostgreSQL store (DURABLE_BUILD_PG=OFF)");

@@ -359,6 +359,24 @@ private:
 std::string ceiling_id(const std::string& n) { return "('00000000-0000-4000-8000-' || lpad(" + n + "::text, 12, '0'))::uuid"; }
 std::string ceiling_key(const std::string& n) { return "('00000000-0000-4000-9000-' || lpad(" + n + "::text, 12, '0'))::uuid"; }
 
+/// The instances of the "function" rows below: the store's own rows, saved by pgbench.
+std::string function_id(const std::string& n) { return "('00000000-0000-4000-a000-' || lpad(" + n + "::text, 12, '0'))::uuid"; }
+uuid function_uuid(std::size_t n) {
+    std::string digits = std::to_string(n);
+    return *parse_uuid("00000000-0000-4000-a000-" + std::string(12 - std::min<std::size_t>(12, digits.size()), '0') + digits);
+}
+
+// Not a ceiling but a split of the gap: the store's own save_instance function called by pgbench
+// with the same blobs on instances the store's owner holds at version 1. Store vs this is the
+// client's share; this vs the ceiling is the PL/pgSQL logic's.
+const std::string function_save_sql =
+    "SELECT * FROM durable_instancing.save_instance(p_owner_id => :owner::uuid, p_instance_id => " +
+    function_id("(:base::bigint + :client_id::bigint)") + ",\n"
+    "    p_handle_version => 1, p_has_data => true, p_complex_data_properties => decode(:complex, 'base64'),\n"
+    "    p_write_only_primitive_data_properties => decode(:wo, 'base64'), p_execution_status => '',\n"
+    "    p_blocking_bookmarks => '', p_suspension_reason => '', p_suspension_exception_name => '',\n"
+    "    p_command_id => gen_random_uuid());\n";
+
 const std::string ceiling_save_sql =
     "INSERT INTO durable_instancing.instances_table AS i\n"
     "    (id, complex_data_properties, write_only_primitive_data_properties, creation_time, last_updated,\n"
@@ -516,15 +534,49 @@ void save_scenario(context& cx, std::size_t kb, std::size_t conc) {
         co_await run(*s.store, handles[w], std::move(command));
         co_return clock_type::now() - start;
     };
+    // Held at version 1 by the store's owner for as long as these handles live (freeing a
+    // handle releases its lock).
+    // Rows of this scenario's own: an earlier scenario's owner still holds its rows.
+    static std::size_t next_base = 0;
+    const std::size_t base = next_base;
+    next_base += conc;
+    std::vector<instance_handle> function_handles;
+    for (std::size_t w = 0; w < conc; ++w) {
+        function_handles.push_back(s.store->create_instance_handle(function_uuid(base + w)));
+        s.store->execute(function_handles.back(), save_with(data, false));
+    }
     const std::vector<std::pair<std::string, std::string>> defines{{"complex", base64(blobs.complex)},
-                                                                   {"wo", base64(blobs.write_only_primitive)}};
-    averaged store, ceiling;
+                                                                   {"wo", base64(blobs.write_only_primitive)},
+                                                                   {"owner", to_string(s.store->owner().id())},
+                                                                   {"base", std::to_string(base)}};
+    if (cx.s.split) {
+        // The call must succeed (result_code 0): a refused save writes nothing and would flatter it.
+        const std::string owner = to_string(s.store->owner().id());
+        auto r = exec_binary(cx.sql.get(),
+                             "SELECT result_code, message FROM durable_instancing.save_instance(p_owner_id => '" + owner +
+                                 "'::uuid, p_instance_id => " + function_id(std::to_string(base)) +
+                                 ", p_handle_version => 1, p_has_data => true, p_complex_data_properties => $1)",
+                             {as_chars(blobs.complex)});
+        if (std::string(PQgetvalue(r.get(), 0, 0)) != "0")
+            throw std::runtime_error(std::string("save_instance refused the split's save: ") + PQgetvalue(r.get(), 0, 1));
+    }
+    averaged store, function, ceiling;
     for (int round = 0; round < cx.s.rounds; ++round) {
         store.add(run_workers(s.ioc, conc, cx.round_seconds, body));
+        if (cx.s.split) {
+            const std::string last =
+                "SELECT coalesce(last_save_command_id::text, '') FROM durable_instancing.instances_table WHERE id = " +
+                function_id(std::to_string(base));
+            const std::string before = PQgetvalue(exec(cx.sql.get(), last).get(), 0, 0);
+            function.add(cx.pgbench.run(function_save_sql, conc, cx.round_seconds, defines));
+            const std::string after = PQgetvalue(exec(cx.sql.get(), last).get(), 0, 0);
+            if (before == after) throw std::runtime_error("pgbench's save_instance calls wrote nothing (" + after + ")");
+        }
         ceiling.add(cx.pgbench.run(ceiling_save_sql, conc, cx.round_seconds, defines));
     }
-    row("save " + std::to_string(kb) + " KB (" + std::to_string(blobs.complex.size() / 1024) + " KB blob)", conc,
-        store.mean(), ceiling.mean());
+    const std::string name = "save " + std::to_string(kb) + " KB (" + std::to_string(blobs.complex.size() / 1024) + " KB blob)";
+    row(name, conc, store.mean(), ceiling.mean());
+    if (cx.s.split) row("  save_instance by pgbench", conc, function.mean(), ceiling.mean());
 }
 
 /// Reload of a 4 KB instance whose lock the handle holds: a read (lock_instance's bound case),
@@ -643,10 +695,200 @@ void try_load_scenario(context& cx, std::size_t conc) {
         ceiling.add(c);
         rate = c.ops_per_second;
         if (due_left(cx.sql.get(), ceiling_host) == 0) dry = true;
-        // Each round starts from a queue of the same length.
+        // Each round starts from a queue of the same length, without the dead index entries of
+        // the rounds before it in front (popped rows leave them until vacuum gets there).
         exec(cx.sql.get(), "DELETE FROM durable_instancing.runnable_instances_table");
+        exec(cx.sql.get(), "VACUUM durable_instancing.runnable_instances_table");
     }
     row("try-load (64 B state)", conc, store.mean(), ceiling.mean(), dry ? "  (a queue ran dry: raise the queue)" : "");
+}
+
+// ---- scale: the same commands among 10,000 and among a million stored instances ----------------
+
+/// `count` more stored instances of a 64-byte state, each with a key, each queued with a timer a
+/// day away (so try-load's index holds them all but finds the due ones first); written by SQL in
+/// batches, as a busy store would have left them.
+void add_stored(PGconn* c, const save_blobs& blobs, std::size_t count) {
+    constexpr std::size_t batch = 100'000;
+    for (std::size_t done = 0; done < count; done += batch) {
+        const auto n = std::min(batch, count - done);
+        exec_binary(c,
+                    "WITH ins AS (INSERT INTO durable_instancing.instances_table (id, complex_data_properties,\n"
+                    "        write_only_primitive_data_properties, creation_time, last_updated, is_initialized,\n"
+                    "        execution_status, workflow_host_type_namespace, workflow_host_type_name, pending_timer)\n"
+                    "    SELECT gen_random_uuid(), $1, $2, now(), now(), true, 'Idle', 'urn:durable:bench', 'BenchHost',\n"
+                    "           now() + interval '1 day'\n"
+                    "      FROM generate_series(1, " + std::to_string(n) + ")\n"
+                    "    RETURNING surrogate_instance_id, pending_timer),\n"
+                    "  k AS (INSERT INTO durable_instancing.keys_table (id, surrogate_instance_id)\n"
+                    "        SELECT gen_random_uuid(), surrogate_instance_id FROM ins)\n"
+                    "INSERT INTO durable_instancing.runnable_instances_table\n"
+                    "    (surrogate_instance_id, workflow_host_type_namespace, workflow_host_type_name, runnable_time)\n"
+                    "SELECT surrogate_instance_id, 'urn:durable:bench', 'BenchHost', pending_timer FROM ins",
+                    {as_chars(blobs.complex), as_chars(blobs.write_only_primitive)});
+        progress("  stored " + std::to_string(done + n) + " of " + std::to_string(count));
+    }
+    exec(c, "VACUUM ANALYZE durable_instancing.instances_table");
+    exec(c, "VACUUM ANALYZE durable_instancing.keys_table");
+    exec(c, "VACUUM ANALYZE durable_instancing.runnable_instances_table");
+    exec(c, "CHECKPOINT");
+}
+
+struct scale_point {
+    measurement save, load, load_key, try_load;
+};
+
+/// One worker: 4 KB saves, held reloads, loads by key (+ unlock), try-loads of due instances.
+scale_point measure_scale(context& cx) {
+    const auto data = payload(4096);
+    const auto small = payload(64);
+    pg_store s(cx.db.conninfo(), 1);
+    const double seconds = cx.round_seconds * cx.s.rounds;
+    scale_point p;
+
+    auto handle = s.store->create_instance_handle(random_uuid());
+    const uuid key = random_uuid();
+    {
+        auto first = save_with(data, false);
+        first.instance_keys_to_associate[key] = {};
+        s.store->execute(handle, std::move(first));
+    }
+    const auto save = save_with(data, false);
+    p.save = run_workers(s.ioc, 1, seconds, [&](std::size_t, std::size_t) -> asio::awaitable<clock_type::duration> {
+        auto command = save;
+        const auto start = clock_type::now();
+        co_await run(*s.store, handle, std::move(command));
+        co_return clock_type::now() - start;
+    });
+    p.load = run_workers(s.ioc, 1, seconds, [&](std::size_t, std::size_t) -> asio::awaitable<clock_type::duration> {
+        const auto start = clock_type::now();
+        co_await run(*s.store, handle, cmd::load_workflow{});
+        co_return clock_type::now() - start;
+    });
+    {
+        cmd::save_workflow unload;
+        unload.unlock_instance = true;
+        s.store->execute(handle, std::move(unload));
+    }
+    p.load_key = run_workers(s.ioc, 1, seconds, [&](std::size_t, std::size_t) -> asio::awaitable<clock_type::duration> {
+        auto h = s.store->create_instance_handle();
+        const auto start = clock_type::now();
+        co_await run(*s.store, h, cmd::load_workflow_by_instance_key(key));
+        const auto elapsed = clock_type::now() - start;
+        cmd::save_workflow unload;
+        unload.unlock_instance = true;
+        co_await run(*s.store, h, std::move(unload));
+        co_return elapsed;
+    });
+    const auto small_blobs = blobs_of(small, s.store->options().instance_encoding);
+    runnable_rows(cx.sql.get(), small_blobs, bench_host.local, static_cast<std::size_t>(3000 * seconds) + 1000);
+    exec(cx.sql.get(), "ANALYZE durable_instancing.runnable_instances_table");
+    exec(cx.sql.get(), "CHECKPOINT");
+    p.try_load = run_workers(s.ioc, 1, seconds, [&](std::size_t, std::size_t) -> asio::awaitable<clock_type::duration> {
+        auto h = s.store->create_instance_handle();
+        const auto start = clock_type::now();
+        const auto view = co_await run(*s.store, h, cmd::try_load_runnable_workflow{});
+        if (!view.is_bound_to_instance()) throw std::runtime_error("scale: the try-load queue ran dry");
+        co_return clock_type::now() - start;
+    });
+    // Leave only the filler queued (timers a day away) for the next point.
+    exec(cx.sql.get(), "DELETE FROM durable_instancing.runnable_instances_table WHERE runnable_time <= now()");
+    return p;
+}
+
+void scale_scenario(context& cx) {
+    constexpr std::size_t small_count = 10'000;
+    const auto filler = blobs_of(payload(64), encoding::zstd);
+    progress("scale: storing " + std::to_string(small_count) + " instances");
+    add_stored(cx.sql.get(), filler, small_count);
+    const auto small = measure_scale(cx);
+    progress("scale: storing up to " + std::to_string(cx.s.stored) + " instances");
+    add_stored(cx.sql.get(), filler, cx.s.stored - small_count);
+    const auto large = measure_scale(cx);
+    std::printf("\n%-24s %10s %8s %8s | %10s %8s %8s | %9s\n", "one worker", "stored", "p50 ms", "p99 ms", "stored",
+                "p50 ms", "p99 ms", "p50 ratio");
+    const auto line = [&](const char* what, const measurement& a, const measurement& b) {
+        std::printf("%-24s %10zu %8.3f %8.3f | %10zu %8.3f %8.3f | %9.2f\n", what, small_count, a.p50_ms, a.p99_ms,
+                    cx.s.stored, b.p50_ms, b.p99_ms, a.p50_ms > 0 ? b.p50_ms / a.p50_ms : 0.0);
+    };
+    line("save 4 KB", small.save, large.save);
+    line("load by id (held)", small.load, large.load);
+    line("load by key (+unlock)", small.load_key, large.load_key);
+    line("try-load (64 B state)", small.try_load, large.try_load);
+    std::printf("instances_table + TOAST + indexes at %zu stored: %.0f MB\n", cx.s.stored,
+                scalar(cx.sql.get(), "SELECT pg_total_relation_size('durable_instancing.instances_table')") / 1e6);
+    std::fflush(stdout);
+}
+
+// ---- soak: space used by sustained saves ---------------------------------------------------------
+
+/// `count` new instances saved (lock kept) one after another, their handles into `out`.
+asio::awaitable<void> create_instances(instance_store* store, std::vector<instance_handle>* out, std::size_t count,
+                                       const property_bag* data) {
+    for (std::size_t i = 0; i < count; ++i) {
+        auto handle = store->create_instance_handle(random_uuid());
+        auto save = save_with(*data, false);
+        co_await run(*store, handle, std::move(save));
+        out->push_back(std::move(handle));
+    }
+}
+
+void soak_scenario(context& cx) {
+    constexpr std::size_t workers = 16;
+    constexpr std::size_t per_worker = 625;  // 10,000 instances of 4 KB: 40 MB of live state
+    const auto data = payload(4096);
+    pg_store s(cx.db.conninfo(), workers);
+    progress("soak: creating " + std::to_string(workers * per_worker) + " instances of 4 KB through the store");
+    std::vector<std::vector<instance_handle>> handles(workers);
+    std::exception_ptr failure;
+    for (auto& mine : handles)
+        asio::co_spawn(s.ioc, create_instances(s.store.get(), &mine, per_worker, &data), [&](std::exception_ptr e) {
+            if (e && !failure) failure = e;
+        });
+    s.ioc.restart();
+    s.ioc.run();
+    if (failure) std::rethrow_exception(failure);
+
+    PGconn* c = cx.sql.get();
+    exec(c, "VACUUM ANALYZE durable_instancing.instances_table");
+    exec(c, "CHECKPOINT");
+    const std::string sizes =
+        "SELECT pg_relation_size(c.oid), pg_relation_size(c.reltoastrelid),\n"
+        "       (SELECT sum(octet_length(complex_data_properties) + octet_length(write_only_primitive_data_properties))\n"
+        "          FROM durable_instancing.instances_table),\n"
+        "       (SELECT n_dead_tup FROM pg_stat_all_tables WHERE relid = c.oid),\n"
+        "       (SELECT autovacuum_count FROM pg_stat_all_tables WHERE relid = c.oid),\n"
+        "       (SELECT autovacuum_count FROM pg_stat_all_tables WHERE relid = c.reltoastrelid),\n"
+        "       pg_indexes_size(c.oid)\n"
+        "  FROM pg_class c WHERE c.oid = 'durable_instancing.instances_table'::regclass";
+    const auto sample = [&](double minute, double saves) {
+        auto r = exec(c, sizes);
+        const auto num = [&](int col) { return PQgetisnull(r.get(), 0, col) ? 0.0 : std::atof(PQgetvalue(r.get(), 0, col)); };
+        const double heap = num(0), toast = num(1), live = num(2);
+        std::printf("%7.1f %10.0f %10.1f %10.1f %10.1f %8.2f %10.0f %6.0f %6.0f %10.1f\n", minute, saves, heap / 1e6,
+                    toast / 1e6, live / 1e6, live > 0 ? (heap + toast) / live : 0.0, num(3), num(4), num(5), num(6) / 1e6);
+        std::fflush(stdout);
+    };
+    std::printf("\nsoak: 4 KB saves at %zu connections on %zu instances for %.0f min (storage settings: %s)\n", workers,
+                workers * per_worker, cx.s.soak_minutes,
+                PQgetvalue(exec(c, "SELECT array_to_string(reloptions, ', ') FROM pg_class WHERE oid = "
+                                   "'durable_instancing.instances_table'::regclass").get(), 0, 0));
+    std::printf("%7s %10s %10s %10s %10s %8s %10s %6s %6s %10s\n", "minute", "saves", "heap MB", "TOAST MB", "live MB",
+                "x live", "dead rows", "av", "av tst", "index MB");
+    sample(0, 0);
+    const auto save = save_with(data, false);
+    double saves = 0;
+    const double period = std::min(30.0, cx.s.soak_minutes * 60 / 10);
+    for (double elapsed = 0; elapsed < cx.s.soak_minutes * 60 - 1e-9; elapsed += period) {
+        const auto m = run_workers(s.ioc, workers, period, [&](std::size_t w, std::size_t i) -> asio::awaitable<clock_type::duration> {
+            auto command = save;
+            const auto start = clock_type::now();
+            co_await run(*s.store, handles[w][i % per_worker], std::move(command));
+            co_return clock_type::now() - start;
+        });
+        saves += static_cast<double>(m.operations);
+        sample((elapsed + period) / 60, saves);
+    }
 }
 
 // ---- callgrind: saves alone on one connection ---------------------------------------------------
@@ -688,6 +930,15 @@ int run_pg_bench(const pg_bench_settings& s) {
 
         if (s.only == "profile-save") {
             profile_save(cx);
+            fs::remove_all(work);
+            return 0;
+        }
+        if (s.only == "scale" || s.only == "soak") {
+            std::printf("durable-bench, PostgreSQL %s at %s:%s (fsync=%s synchronous_commit=%s)\n",
+                        db.server_version().c_str(), db.host().c_str(), db.port().c_str(), db.setting("fsync").c_str(),
+                        db.setting("synchronous_commit").c_str());
+            if (s.only == "scale") scale_scenario(cx);
+            if (s.only == "soak") soak_scenario(cx);
             fs::remove_all(work);
             return 0;
         }

@@ -25,6 +25,9 @@ struct pg_bench_settings {
     /// scale: stored instances of the large run (the small one is 10,000).
     std::size_t stored = 1'000'000;
     double soak_minutes = 10;
+    /// save: also run the store's save_instance function from pgbench with the same blobs, to
+    /// split the gap to the ceiling into the client's share and the SQL logic's.
+    bool split = false;
     /// profile-save: saves on one connection, nothing else (for callgrind).
     std::size_t saves = 2000;
 };

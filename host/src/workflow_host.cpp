@@ -227,7 +227,8 @@ struct workflow_host::impl : std::enable_shared_from_this<impl> {
         const instance_record& r = inst.record;
         cmd::save_workflow s;
         s.instance_data = detail::encode(r);
-        s.definition_identity = r.definition;
+        // No definition identity: the instance keeps the one its first save gave it (start), and
+        // a PostgreSQL store then need not look it up again at every save.
         s.execution_status = execution_status_of(r);
         s.blocking_bookmarks = bookmark_list(r.bookmarks);
         s.ready_to_run = r.status == run_status::running && !r.suspended;

@@ -1549,7 +1549,10 @@ BEGIN
                 IF NOT created THEN
                     DELETE FROM instance_promoted_properties_table p WHERE p.surrogate_instance_id = sid;
                 END IF;
-                PERFORM insert_promoted_properties(sid, p_promoted_properties);
+                -- A store without promotions sends [] on every save: no call for nothing to insert.
+                IF p_promoted_properties IS DISTINCT FROM '[]'::jsonb THEN
+                    PERFORM insert_promoted_properties(sid, p_promoted_properties);
+                END IF;
             END IF;
 
             IF consistent THEN

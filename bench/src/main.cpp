@@ -19,6 +19,7 @@
 // --stored (default 1,000,000) stored instances. soak: 16 connections saving 4 KB states for
 // --soak-minutes (default 10), sizes every 30 s. profile-save: --saves saves, for callgrind.
 // --split adds, to each save, the store's save_instance function called by pgbench.
+// --table-options "k=v,..." tries storage parameters on instances_table (ALTER TABLE ... SET).
 
 #include "atomic_write_ceiling.hpp"
 #include "xml_scenarios.hpp"
@@ -55,6 +56,7 @@ struct settings {
     bool seconds_given = false, threads_given = false, stored_given = false;
     double soak_minutes = 10;
     bool split = false;
+    std::string table_options;
 };
 
 [[noreturn]] void usage(const std::string& why) {
@@ -62,7 +64,7 @@ struct settings {
               << "\nusage: durable-bench [--seconds S] [--rounds N] [--dir PATH] [--stored N,N,...] [--due N] "
                  "[--sizes KB,KB,...] [--threads N,N,...] [--saves N] [--only save|load|lifecycle|try-load|two-hosts]\n"
                  "       durable-bench --pg CONNINFO [--pgbench PATH] [--seconds S] [--rounds N] [--sizes KB,...] "
-                 "[--threads N,...] [--saves N] [--stored N] [--soak-minutes M] [--split]\n"
+                 "[--threads N,...] [--saves N] [--stored N] [--soak-minutes M] [--split] [--table-options K=V,...]\n"
                  "       [--only save|load|load-key|lifecycle|try-load|scale|soak|profile-save]\n";
     std::exit(2);
 }
@@ -114,6 +116,8 @@ settings parse(int argc, char** argv) {
         } else if (arg == "--soak-minutes") {
             s.soak_minutes = std::atof(next().c_str());
             if (s.soak_minutes <= 0) usage("--soak-minutes must be positive");
+        } else if (arg == "--table-options") {
+            s.table_options = next();
         } else if (arg == "--split") {
             s.split = true;
         } else if (arg == "--pgbench") {
@@ -181,6 +185,7 @@ int main(int argc, char** argv) {
         if (s.stored_given) p.stored = s.stored.back();
         p.soak_minutes = s.soak_minutes;
         p.split = s.split;
+        p.table_options = s.table_options;
         return run_pg_bench(p);
 #else
         usage("--pg: this durable-bench was built without the PostgreSQL store (DURABLE_BUILD_PG=OFF)");

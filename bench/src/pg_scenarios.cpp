@@ -869,8 +869,9 @@ void soak_scenario(context& cx) {
                     toast / 1e6, live / 1e6, live > 0 ? (heap + toast) / live : 0.0, num(3), num(4), num(5), num(6) / 1e6);
         std::fflush(stdout);
     };
-    std::printf("\nsoak: 4 KB saves at %zu connections on %zu instances for %.0f min (storage settings: %s)\n", workers,
-                workers * per_worker, cx.s.soak_minutes,
+    std::printf("\nsoak: 4 KB saves at %zu connections on %zu instances for %.0f min (autovacuum_naptime %s; storage "
+                "settings: %s)\n",
+                workers, workers * per_worker, cx.s.soak_minutes, cx.db.setting("autovacuum_naptime").c_str(),
                 PQgetvalue(exec(c, "SELECT array_to_string(reloptions, ', ') FROM pg_class WHERE oid = "
                                    "'durable_instancing.instances_table'::regclass").get(), 0, 0));
     std::printf("%7s %10s %10s %10s %10s %8s %10s %6s %6s %10s\n", "minute", "saves", "heap MB", "TOAST MB", "live MB",
@@ -923,6 +924,10 @@ int run_pg_bench(const pg_bench_settings& s) {
         bench_database db(s.conninfo);
         progress("database " + db.name() + " on " + db.host() + ":" + db.port() + ": applying the embedded schema");
         pg::apply_schema(db.conninfo());
+        if (!s.table_options.empty()) {
+            auto c = connect(db.conninfo());
+            exec(c.get(), "ALTER TABLE durable_instancing.instances_table SET (" + s.table_options + ")");
+        }
         const auto work = fs::temp_directory_path() / ("durable-bench-pg-" + std::to_string(::getpid()));
         pgbench_runner pgbench(db, s.pgbench, work);
         const int round_seconds = std::max(1, static_cast<int>(std::lround(s.seconds / s.rounds)));
@@ -944,6 +949,7 @@ int run_pg_bench(const pg_bench_settings& s) {
         }
         std::printf("durable-bench, PostgreSQL %s at %s:%s: %d rounds of %d s per side, store and ceiling alternating\n",
                     db.server_version().c_str(), db.host().c_str(), db.port().c_str(), s.rounds, round_seconds);
+        if (!s.table_options.empty()) std::printf("instances_table storage parameters tried: %s\n", s.table_options.c_str());
         std::printf("server settings: fsync=%s synchronous_commit=%s full_page_writes=%s shared_buffers=%s\n",
                     db.setting("fsync").c_str(), db.setting("synchronous_commit").c_str(),
                     db.setting("full_page_writes").c_str(), db.setting("shared_buffers").c_str());

@@ -28,6 +28,9 @@ struct pg_bench_settings {
     /// save: also run the store's save_instance function from pgbench with the same blobs, to
     /// split the gap to the ceiling into the client's share and the SQL logic's.
     bool split = false;
+    /// Storage parameters to try on instances_table before measuring (ALTER TABLE ... SET (...)),
+    /// e.g. "toast_tuple_target=8160"; empty: schema.sql's own.
+    std::string table_options;
     /// profile-save: saves on one connection, nothing else (for callgrind).
     std::size_t saves = 2000;
 };

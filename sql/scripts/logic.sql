@@ -1240,6 +1240,308 @@ BEGIN
 END
 $$;
 
+-- One attempt at a save (the body of SaveInstance), run by save_instance. A refusal returns
+-- the result when p_roll_back_refusals is false, which save_instance allows only where every
+-- refusal comes before the first write; otherwise it raises DUR00 with the result as the text of
+-- its DETAIL, so that the caller's exception block undoes what the attempt wrote.
+CREATE OR REPLACE FUNCTION save_attempt(
+    p_roll_back_refusals boolean,
+    me lock_owners_table,
+    p_now timestamptz,
+    clock_offset_ interval,
+    p_owner_id uuid,
+    p_instance_id uuid,
+    p_handle_version bigint,
+    p_has_data boolean,
+    p_primitive_data_properties bytea,
+    p_complex_data_properties bytea,
+    p_write_only_primitive_data_properties bytea,
+    p_write_only_complex_data_properties bytea,
+    p_metadata_is_consistent boolean,
+    p_metadata_properties bytea,
+    p_pending_timer_microseconds bigint,
+    p_is_ready_to_run boolean,
+    p_execution_status text,
+    p_blocking_bookmarks text,
+    p_suspension_state_change integer,
+    p_suspension_reason text,
+    p_suspension_exception_name text,
+    p_workflow_host_type_namespace text,
+    p_workflow_host_type_name text,
+    p_identity_name text,
+    p_identity_package text,
+    p_identity_major bigint,
+    p_identity_minor bigint,
+    p_identity_build bigint,
+    p_identity_revision bigint,
+    p_keys_to_associate uuid[],
+    p_key_properties bytea[],
+    p_keys_to_complete uuid[],
+    p_keys_to_free uuid[],
+    p_unlock_instance boolean,
+    p_complete_instance boolean,
+    p_promoted_properties jsonb,
+    p_released_instance_ids uuid[],
+    p_released_versions bigint[],
+    p_command_id uuid)
+RETURNS command_result
+LANGUAGE plpgsql VOLATILE
+AS $$
+DECLARE
+    now_ timestamptz := p_now;
+    result command_result;
+    has_data constant boolean := COALESCE(p_has_data, false);
+    consistent constant boolean := COALESCE(p_metadata_is_consistent, false);
+    completing constant boolean := COALESCE(p_complete_instance, false);
+    unlocking constant boolean := COALESCE(p_unlock_instance, false);
+    releasing constant boolean := unlocking OR completing;
+    suspension constant integer := COALESCE(p_suspension_state_change, 0);
+    handle_version constant bigint := COALESCE(p_handle_version, -1);
+    changes_keys constant boolean := COALESCE(cardinality(p_keys_to_associate), 0) > 0
+                                     OR COALESCE(cardinality(p_keys_to_complete), 0) > 0
+                                     OR COALESCE(cardinality(p_keys_to_free), 0) > 0;
+    deleting constant boolean := completing AND me.deletes_instances_on_completion;
+    bound_fast_path constant boolean := handle_version >= 0 AND NOT deleting;
+    identity_sid bigint;
+    locked record;
+    sid bigint;
+    created boolean := false;
+    fresh instances_table;
+    saved record;
+BEGIN
+    result := new_result(now_);
+    result.owner_id := p_owner_id;
+    result.instance_id := p_instance_id;
+    IF NOT bound_fast_path THEN
+        -- A retry of a save that was applied already: report it as it stands.
+        IF p_command_id IS NOT NULL THEN
+            IF EXISTS (SELECT 1 FROM instances_table i
+                        WHERE i.id = p_instance_id AND i.last_save_command_id = p_command_id) THEN
+                RETURN save_applied_already(result, p_instance_id, me.surrogate_lock_owner_id, releasing,
+                                            consistent);
+            END IF;
+        END IF;
+        SELECT * INTO locked FROM lock_instance(me.surrogate_lock_owner_id, p_instance_id, handle_version,
+                                                p_released_instance_ids, p_released_versions, clock_offset_,
+                                                result);
+        result := locked.io_result;
+        IF result.result_code <> 0 THEN
+            RETURN refuse(result, p_roll_back_refusals);
+        END IF;
+        now_ := locked.o_now;
+        sid := locked.o_surrogate_instance_id;
+        created := sid IS NULL;
+        IF deleting THEN
+            IF NOT created THEN
+                PERFORM delete_instance(sid);
+            END IF;
+            result.lock_version := -1;
+            result.instance_state := 3;
+            result.key_ids := '{}';
+            result.key_is_associated := '{}';
+            result.key_properties := '{}';
+            RETURN result;
+        END IF;
+    ELSE
+        result.lock_version := handle_version;
+    END IF;
+    -- Inside the block: a new identity row is undone with the rest of a refused save.
+    IF p_identity_name IS NOT NULL THEN
+        identity_sid := definition_identity_id(p_identity_name, p_identity_package, p_identity_major,
+                                               p_identity_minor, p_identity_build, p_identity_revision);
+    END IF;
+
+    IF created THEN
+        -- A new instance is written whole by one INSERT.
+        fresh.id := p_instance_id;
+        fresh.surrogate_lock_owner_id := CASE WHEN releasing THEN NULL ELSE me.surrogate_lock_owner_id END;
+        IF has_data THEN
+            fresh.primitive_data_properties := p_primitive_data_properties;
+            fresh.complex_data_properties := p_complex_data_properties;
+            fresh.write_only_primitive_data_properties := p_write_only_primitive_data_properties;
+            fresh.write_only_complex_data_properties := p_write_only_complex_data_properties;
+            fresh.is_initialized := true;
+            fresh.pending_timer := time_after(now_, p_pending_timer_microseconds);
+            fresh.is_ready_to_run := COALESCE(p_is_ready_to_run, false);
+            fresh.execution_status := p_execution_status;
+            fresh.blocking_bookmarks := p_blocking_bookmarks;
+            fresh.last_machine_run_on := me.machine_name;
+        END IF;
+        IF consistent THEN
+            fresh.metadata_properties := p_metadata_properties;
+        END IF;
+        fresh.creation_time := now_;
+        fresh.last_updated := now_;
+        IF p_workflow_host_type_name IS NOT NULL THEN
+            fresh.workflow_host_type_namespace := p_workflow_host_type_namespace;
+            fresh.workflow_host_type_name := p_workflow_host_type_name;
+        ELSE
+            fresh.workflow_host_type_namespace := me.workflow_host_type_namespace;
+            fresh.workflow_host_type_name := me.workflow_host_type_name;
+        END IF;
+        fresh.is_suspended := suspension = 1;
+        IF suspension = 1 THEN
+            fresh.suspension_reason := p_suspension_reason;
+            fresh.suspension_exception_name := p_suspension_exception_name;
+        END IF;
+        fresh.is_completed := completing;
+        fresh.surrogate_identity_id := COALESCE(identity_sid, 0);
+        fresh.last_save_command_id := p_command_id;
+        sid := create_instance(fresh, me.surrogate_lock_owner_id, clock_offset_);
+        IF sid IS NULL THEN
+            IF lease_is_live(me.surrogate_lock_owner_id, clock_offset_) THEN
+                result := failed(result, -1, 'another session created the instance first');
+            ELSE
+                result := failed(result, 11, 'the lease of this owner ran out before the save was written');
+            END IF;
+            RETURN refuse(result, p_roll_back_refusals);
+        END IF;
+        result.lock_version := 1;
+        SELECT fresh.is_suspended, fresh.is_ready_to_run, fresh.pending_timer,
+               fresh.workflow_host_type_namespace, fresh.workflow_host_type_name,
+               fresh.service_deployment_id, COALESCE(identity_sid, 0) AS surrogate_identity_id,
+               COALESCE(fresh.is_initialized, false) AS is_initialized
+          INTO saved;
+    ELSE
+        UPDATE instances_table i SET
+            primitive_data_properties = CASE WHEN has_data THEN p_primitive_data_properties
+                                             ELSE i.primitive_data_properties END,
+            complex_data_properties = CASE WHEN has_data THEN p_complex_data_properties
+                                           ELSE i.complex_data_properties END,
+            write_only_primitive_data_properties = CASE WHEN has_data THEN p_write_only_primitive_data_properties
+                                                        ELSE i.write_only_primitive_data_properties END,
+            write_only_complex_data_properties = CASE WHEN has_data THEN p_write_only_complex_data_properties
+                                                      ELSE i.write_only_complex_data_properties END,
+            is_initialized = i.is_initialized OR has_data,
+            pending_timer = CASE WHEN has_data THEN time_after(now_, p_pending_timer_microseconds)
+                                 ELSE i.pending_timer END,
+            is_ready_to_run = CASE WHEN has_data THEN COALESCE(p_is_ready_to_run, false) ELSE i.is_ready_to_run END,
+            execution_status = CASE WHEN has_data THEN p_execution_status ELSE i.execution_status END,
+            blocking_bookmarks = CASE WHEN has_data THEN p_blocking_bookmarks ELSE i.blocking_bookmarks END,
+            last_machine_run_on = CASE WHEN has_data THEN me.machine_name ELSE i.last_machine_run_on END,
+            is_suspended = CASE suspension WHEN 1 THEN true WHEN 2 THEN false ELSE i.is_suspended END,
+            suspension_reason = CASE suspension WHEN 1 THEN p_suspension_reason WHEN 2 THEN NULL
+                                     ELSE i.suspension_reason END,
+            suspension_exception_name = CASE suspension WHEN 1 THEN p_suspension_exception_name WHEN 2 THEN NULL
+                                             ELSE i.suspension_exception_name END,
+            workflow_host_type_namespace = CASE
+                WHEN p_workflow_host_type_name IS NOT NULL THEN p_workflow_host_type_namespace
+                WHEN i.workflow_host_type_name IS NOT NULL THEN i.workflow_host_type_namespace
+                ELSE me.workflow_host_type_namespace END,
+            workflow_host_type_name = COALESCE(p_workflow_host_type_name, i.workflow_host_type_name,
+                                               me.workflow_host_type_name),
+            surrogate_identity_id = COALESCE(identity_sid, i.surrogate_identity_id),
+            metadata_properties = CASE WHEN consistent THEN p_metadata_properties ELSE i.metadata_properties END,
+            is_completed = completing,
+            surrogate_lock_owner_id = CASE WHEN releasing THEN NULL ELSE me.surrogate_lock_owner_id END,
+            last_updated = now_,
+            last_save_command_id = p_command_id
+         WHERE i.id = p_instance_id
+           -- the fence: the lock this save holds, at this version, under a lease live now
+           AND i.version = result.lock_version
+           AND i.surrogate_lock_owner_id = me.surrogate_lock_owner_id
+           AND NOT i.is_completed
+           AND (p_command_id IS NULL OR i.last_save_command_id IS DISTINCT FROM p_command_id)
+           AND EXISTS (SELECT 1 FROM lock_owners_table o
+                        WHERE o.surrogate_lock_owner_id = me.surrogate_lock_owner_id
+                          AND o.lock_expiration > clock_timestamp() + clock_offset_)
+        RETURNING i.surrogate_instance_id, i.is_suspended, i.is_ready_to_run, i.pending_timer,
+                  i.workflow_host_type_namespace, i.workflow_host_type_name, i.service_deployment_id,
+                  i.surrogate_identity_id, i.is_initialized
+             INTO saved;
+        IF NOT FOUND THEN
+            -- Say why the fence held.
+            IF bound_fast_path THEN
+                IF p_command_id IS NOT NULL THEN
+                    IF EXISTS (SELECT 1 FROM instances_table i
+                                WHERE i.id = p_instance_id AND i.last_save_command_id = p_command_id) THEN
+                        RETURN save_applied_already(result, p_instance_id, me.surrogate_lock_owner_id,
+                                                    releasing, consistent);
+                    END IF;
+                END IF;
+                SELECT * INTO locked FROM lock_instance(me.surrogate_lock_owner_id, p_instance_id, handle_version,
+                                                        NULL, NULL, clock_offset_, result);
+                result := locked.io_result;
+            END IF;
+            IF result.result_code = 0 THEN
+                result := failed(result, 11, 'the lease of this owner ran out before the save was written');
+            END IF;
+            RETURN refuse(result, p_roll_back_refusals);
+        END IF;
+        sid := saved.surrogate_instance_id;
+    END IF;
+
+    IF COALESCE(cardinality(p_keys_to_associate), 0) > 0 THEN
+        result := associate_keys(result, sid, p_keys_to_associate, p_key_properties);
+        IF result.result_code <> 0 THEN
+            RETURN refuse(result, p_roll_back_refusals);
+        END IF;
+    END IF;
+    IF COALESCE(cardinality(p_keys_to_complete), 0) > 0 THEN
+        result := complete_keys(result, sid, p_keys_to_complete);
+        IF result.result_code <> 0 THEN
+            RETURN refuse(result, p_roll_back_refusals);
+        END IF;
+    END IF;
+    IF COALESCE(cardinality(p_keys_to_free), 0) > 0 THEN
+        result := free_keys(result, sid, p_keys_to_free);
+        IF result.result_code <> 0 THEN
+            RETURN refuse(result, p_roll_back_refusals);
+        END IF;
+    END IF;
+
+    IF has_data AND p_promoted_properties IS NOT NULL THEN
+        IF NOT created THEN
+            DELETE FROM instance_promoted_properties_table p WHERE p.surrogate_instance_id = sid;
+        END IF;
+        -- A store without promotions sends [] on every save: no call for nothing to insert.
+        IF p_promoted_properties IS DISTINCT FROM '[]'::jsonb THEN
+            PERFORM insert_promoted_properties(sid, p_promoted_properties);
+        END IF;
+    END IF;
+
+    IF consistent THEN
+        IF NOT created THEN
+            DELETE FROM instance_metadata_changes_table c WHERE c.surrogate_instance_id = sid;
+        END IF;
+    ELSIF p_metadata_properties IS NOT NULL THEN
+        INSERT INTO instance_metadata_changes_table (surrogate_instance_id, change)
+             VALUES (sid, p_metadata_properties);
+    END IF;
+
+    IF unlocking AND NOT completing THEN
+        PERFORM insert_runnable_instance_entry(
+            sid, saved.workflow_host_type_namespace, saved.workflow_host_type_name, saved.service_deployment_id,
+            saved.is_suspended, saved.is_ready_to_run, saved.pending_timer, saved.surrogate_identity_id, now_);
+    END IF;
+
+    IF releasing THEN
+        result.lock_version := -1;
+    END IF;
+    result.instance_state := CASE WHEN completing THEN 3 WHEN saved.is_initialized THEN 2 ELSE 1 END;
+    IF handle_version < 0 OR changes_keys THEN
+        result := fill_keys(result, sid);
+    END IF;
+    IF NOT consistent AND (handle_version < 0 OR p_metadata_properties IS NOT NULL) THEN
+        result := fill_metadata(result, sid);
+    END IF;
+    RETURN result;
+END
+$$;
+
+-- Hands a refused attempt's result back (see save_attempt).
+CREATE OR REPLACE FUNCTION refuse(p_result command_result, p_roll_back boolean)
+RETURNS command_result
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF p_roll_back THEN
+        RAISE EXCEPTION 'save refused' USING ERRCODE = 'DUR00', DETAIL = p_result::text;
+    END IF;
+    RETURN p_result;
+END
+$$;
+
 -- SaveInstance (save_workflow): locks (creating if need be) and writes the instance.
 --
 -- Lock: p_handle_version >= 0 is the lock the handle holds: the save is then one UPDATE whose
@@ -1312,24 +1614,12 @@ DECLARE
     result command_result;
     me lock_owners_table;
     checked record;
-    has_data constant boolean := COALESCE(p_has_data, false);
-    consistent constant boolean := COALESCE(p_metadata_is_consistent, false);
-    completing constant boolean := COALESCE(p_complete_instance, false);
-    unlocking constant boolean := COALESCE(p_unlock_instance, false);
-    releasing constant boolean := unlocking OR completing;
     suspension constant integer := COALESCE(p_suspension_state_change, 0);
     handle_version constant bigint := COALESCE(p_handle_version, -1);
     changes_keys constant boolean := COALESCE(cardinality(p_keys_to_associate), 0) > 0
                                      OR COALESCE(cardinality(p_keys_to_complete), 0) > 0
                                      OR COALESCE(cardinality(p_keys_to_free), 0) > 0;
-    deleting boolean;
-    bound_fast_path boolean;
-    identity_sid bigint;
-    locked record;
-    sid bigint;
-    created boolean;
-    fresh instances_table;
-    saved record;
+    refusal text;
 BEGIN
     IF p_owner_id IS NULL OR p_instance_id IS NULL THEN
         PERFORM invalid_argument('a save needs the owner id and the instance id');
@@ -1358,231 +1648,42 @@ BEGIN
         RETURN checked.io_result;
     END IF;
     me := checked.o_owner;
-    deleting := completing AND me.deletes_instances_on_completion;
-    bound_fast_path := handle_version >= 0 AND NOT deleting;
+
+    -- A save through a lock the handle holds, touching no keys and no identity, is refused only
+    -- before it writes anything (by the fenced UPDATE, which then writes nothing, or, when it
+    -- deletes the instance at completion, by lock_instance confirming the lock): it needs no
+    -- subtransaction. That is most saves; a subtransaction costs a second transaction id each.
+    IF handle_version >= 0 AND NOT changes_keys AND p_identity_name IS NULL THEN
+        RETURN save_attempt(false, me, now_, clock_offset_,
+            p_owner_id, p_instance_id, p_handle_version, p_has_data, p_primitive_data_properties,
+            p_complex_data_properties, p_write_only_primitive_data_properties,
+            p_write_only_complex_data_properties, p_metadata_is_consistent, p_metadata_properties,
+            p_pending_timer_microseconds, p_is_ready_to_run, p_execution_status, p_blocking_bookmarks,
+            p_suspension_state_change, p_suspension_reason, p_suspension_exception_name,
+            p_workflow_host_type_namespace, p_workflow_host_type_name, p_identity_name,
+            p_identity_package, p_identity_major, p_identity_minor, p_identity_build,
+            p_identity_revision, p_keys_to_associate, p_key_properties, p_keys_to_complete,
+            p_keys_to_free, p_unlock_instance, p_complete_instance, p_promoted_properties,
+            p_released_instance_ids, p_released_versions, p_command_id);
+    END IF;
 
     FOR attempt IN 1..3 LOOP
-        result := new_result(now_);
-        result.owner_id := p_owner_id;
-        result.instance_id := p_instance_id;
-        created := false;
         BEGIN
-            IF NOT bound_fast_path THEN
-                -- A retry of a save that was applied already: report it as it stands.
-                IF p_command_id IS NOT NULL THEN
-                    IF EXISTS (SELECT 1 FROM instances_table i
-                                WHERE i.id = p_instance_id AND i.last_save_command_id = p_command_id) THEN
-                        RETURN save_applied_already(result, p_instance_id, me.surrogate_lock_owner_id, releasing,
-                                                    consistent);
-                    END IF;
-                END IF;
-                SELECT * INTO locked FROM lock_instance(me.surrogate_lock_owner_id, p_instance_id, handle_version,
-                                                        p_released_instance_ids, p_released_versions, clock_offset_,
-                                                        result);
-                result := locked.io_result;
-                IF result.result_code <> 0 THEN
-                    RAISE EXCEPTION USING ERRCODE = 'DUR00';
-                END IF;
-                now_ := locked.o_now;
-                sid := locked.o_surrogate_instance_id;
-                created := sid IS NULL;
-                IF deleting THEN
-                    IF NOT created THEN
-                        PERFORM delete_instance(sid);
-                    END IF;
-                    result.lock_version := -1;
-                    result.instance_state := 3;
-                    result.key_ids := '{}';
-                    result.key_is_associated := '{}';
-                    result.key_properties := '{}';
-                    RETURN result;
-                END IF;
-            ELSE
-                result.lock_version := handle_version;
-            END IF;
-            -- Inside the block: a new identity row is undone with the rest of a refused save.
-            IF p_identity_name IS NOT NULL THEN
-                identity_sid := definition_identity_id(p_identity_name, p_identity_package, p_identity_major,
-                                                       p_identity_minor, p_identity_build, p_identity_revision);
-            END IF;
-
-            IF created THEN
-                -- A new instance is written whole by one INSERT.
-                fresh.id := p_instance_id;
-                fresh.surrogate_lock_owner_id := CASE WHEN releasing THEN NULL ELSE me.surrogate_lock_owner_id END;
-                IF has_data THEN
-                    fresh.primitive_data_properties := p_primitive_data_properties;
-                    fresh.complex_data_properties := p_complex_data_properties;
-                    fresh.write_only_primitive_data_properties := p_write_only_primitive_data_properties;
-                    fresh.write_only_complex_data_properties := p_write_only_complex_data_properties;
-                    fresh.is_initialized := true;
-                    fresh.pending_timer := time_after(now_, p_pending_timer_microseconds);
-                    fresh.is_ready_to_run := COALESCE(p_is_ready_to_run, false);
-                    fresh.execution_status := p_execution_status;
-                    fresh.blocking_bookmarks := p_blocking_bookmarks;
-                    fresh.last_machine_run_on := me.machine_name;
-                END IF;
-                IF consistent THEN
-                    fresh.metadata_properties := p_metadata_properties;
-                END IF;
-                fresh.creation_time := now_;
-                fresh.last_updated := now_;
-                IF p_workflow_host_type_name IS NOT NULL THEN
-                    fresh.workflow_host_type_namespace := p_workflow_host_type_namespace;
-                    fresh.workflow_host_type_name := p_workflow_host_type_name;
-                ELSE
-                    fresh.workflow_host_type_namespace := me.workflow_host_type_namespace;
-                    fresh.workflow_host_type_name := me.workflow_host_type_name;
-                END IF;
-                fresh.is_suspended := suspension = 1;
-                IF suspension = 1 THEN
-                    fresh.suspension_reason := p_suspension_reason;
-                    fresh.suspension_exception_name := p_suspension_exception_name;
-                END IF;
-                fresh.is_completed := completing;
-                fresh.surrogate_identity_id := COALESCE(identity_sid, 0);
-                fresh.last_save_command_id := p_command_id;
-                sid := create_instance(fresh, me.surrogate_lock_owner_id, clock_offset_);
-                IF sid IS NULL THEN
-                    IF lease_is_live(me.surrogate_lock_owner_id, clock_offset_) THEN
-                        result := failed(result, -1, 'another session created the instance first');
-                    ELSE
-                        result := failed(result, 11, 'the lease of this owner ran out before the save was written');
-                    END IF;
-                    RAISE EXCEPTION USING ERRCODE = 'DUR00';
-                END IF;
-                result.lock_version := 1;
-                SELECT fresh.is_suspended, fresh.is_ready_to_run, fresh.pending_timer,
-                       fresh.workflow_host_type_namespace, fresh.workflow_host_type_name,
-                       fresh.service_deployment_id, COALESCE(identity_sid, 0) AS surrogate_identity_id,
-                       COALESCE(fresh.is_initialized, false) AS is_initialized
-                  INTO saved;
-            ELSE
-                UPDATE instances_table i SET
-                    primitive_data_properties = CASE WHEN has_data THEN p_primitive_data_properties
-                                                     ELSE i.primitive_data_properties END,
-                    complex_data_properties = CASE WHEN has_data THEN p_complex_data_properties
-                                                   ELSE i.complex_data_properties END,
-                    write_only_primitive_data_properties = CASE WHEN has_data THEN p_write_only_primitive_data_properties
-                                                                ELSE i.write_only_primitive_data_properties END,
-                    write_only_complex_data_properties = CASE WHEN has_data THEN p_write_only_complex_data_properties
-                                                              ELSE i.write_only_complex_data_properties END,
-                    is_initialized = i.is_initialized OR has_data,
-                    pending_timer = CASE WHEN has_data THEN time_after(now_, p_pending_timer_microseconds)
-                                         ELSE i.pending_timer END,
-                    is_ready_to_run = CASE WHEN has_data THEN COALESCE(p_is_ready_to_run, false) ELSE i.is_ready_to_run END,
-                    execution_status = CASE WHEN has_data THEN p_execution_status ELSE i.execution_status END,
-                    blocking_bookmarks = CASE WHEN has_data THEN p_blocking_bookmarks ELSE i.blocking_bookmarks END,
-                    last_machine_run_on = CASE WHEN has_data THEN me.machine_name ELSE i.last_machine_run_on END,
-                    is_suspended = CASE suspension WHEN 1 THEN true WHEN 2 THEN false ELSE i.is_suspended END,
-                    suspension_reason = CASE suspension WHEN 1 THEN p_suspension_reason WHEN 2 THEN NULL
-                                             ELSE i.suspension_reason END,
-                    suspension_exception_name = CASE suspension WHEN 1 THEN p_suspension_exception_name WHEN 2 THEN NULL
-                                                     ELSE i.suspension_exception_name END,
-                    workflow_host_type_namespace = CASE
-                        WHEN p_workflow_host_type_name IS NOT NULL THEN p_workflow_host_type_namespace
-                        WHEN i.workflow_host_type_name IS NOT NULL THEN i.workflow_host_type_namespace
-                        ELSE me.workflow_host_type_namespace END,
-                    workflow_host_type_name = COALESCE(p_workflow_host_type_name, i.workflow_host_type_name,
-                                                       me.workflow_host_type_name),
-                    surrogate_identity_id = COALESCE(identity_sid, i.surrogate_identity_id),
-                    metadata_properties = CASE WHEN consistent THEN p_metadata_properties ELSE i.metadata_properties END,
-                    is_completed = completing,
-                    surrogate_lock_owner_id = CASE WHEN releasing THEN NULL ELSE me.surrogate_lock_owner_id END,
-                    last_updated = now_,
-                    last_save_command_id = p_command_id
-                 WHERE i.id = p_instance_id
-                   -- the fence: the lock this save holds, at this version, under a lease live now
-                   AND i.version = result.lock_version
-                   AND i.surrogate_lock_owner_id = me.surrogate_lock_owner_id
-                   AND NOT i.is_completed
-                   AND (p_command_id IS NULL OR i.last_save_command_id IS DISTINCT FROM p_command_id)
-                   AND EXISTS (SELECT 1 FROM lock_owners_table o
-                                WHERE o.surrogate_lock_owner_id = me.surrogate_lock_owner_id
-                                  AND o.lock_expiration > clock_timestamp() + clock_offset_)
-                RETURNING i.surrogate_instance_id, i.is_suspended, i.is_ready_to_run, i.pending_timer,
-                          i.workflow_host_type_namespace, i.workflow_host_type_name, i.service_deployment_id,
-                          i.surrogate_identity_id, i.is_initialized
-                     INTO saved;
-                IF NOT FOUND THEN
-                    -- Say why the fence held.
-                    IF bound_fast_path THEN
-                        IF p_command_id IS NOT NULL THEN
-                            IF EXISTS (SELECT 1 FROM instances_table i
-                                        WHERE i.id = p_instance_id AND i.last_save_command_id = p_command_id) THEN
-                                RETURN save_applied_already(result, p_instance_id, me.surrogate_lock_owner_id,
-                                                            releasing, consistent);
-                            END IF;
-                        END IF;
-                        SELECT * INTO locked FROM lock_instance(me.surrogate_lock_owner_id, p_instance_id, handle_version,
-                                                                NULL, NULL, clock_offset_, result);
-                        result := locked.io_result;
-                    END IF;
-                    IF result.result_code = 0 THEN
-                        result := failed(result, 11, 'the lease of this owner ran out before the save was written');
-                    END IF;
-                    RAISE EXCEPTION USING ERRCODE = 'DUR00';
-                END IF;
-                sid := saved.surrogate_instance_id;
-            END IF;
-
-            IF COALESCE(cardinality(p_keys_to_associate), 0) > 0 THEN
-                result := associate_keys(result, sid, p_keys_to_associate, p_key_properties);
-                IF result.result_code <> 0 THEN
-                    RAISE EXCEPTION USING ERRCODE = 'DUR00';
-                END IF;
-            END IF;
-            IF COALESCE(cardinality(p_keys_to_complete), 0) > 0 THEN
-                result := complete_keys(result, sid, p_keys_to_complete);
-                IF result.result_code <> 0 THEN
-                    RAISE EXCEPTION USING ERRCODE = 'DUR00';
-                END IF;
-            END IF;
-            IF COALESCE(cardinality(p_keys_to_free), 0) > 0 THEN
-                result := free_keys(result, sid, p_keys_to_free);
-                IF result.result_code <> 0 THEN
-                    RAISE EXCEPTION USING ERRCODE = 'DUR00';
-                END IF;
-            END IF;
-
-            IF has_data AND p_promoted_properties IS NOT NULL THEN
-                IF NOT created THEN
-                    DELETE FROM instance_promoted_properties_table p WHERE p.surrogate_instance_id = sid;
-                END IF;
-                -- A store without promotions sends [] on every save: no call for nothing to insert.
-                IF p_promoted_properties IS DISTINCT FROM '[]'::jsonb THEN
-                    PERFORM insert_promoted_properties(sid, p_promoted_properties);
-                END IF;
-            END IF;
-
-            IF consistent THEN
-                IF NOT created THEN
-                    DELETE FROM instance_metadata_changes_table c WHERE c.surrogate_instance_id = sid;
-                END IF;
-            ELSIF p_metadata_properties IS NOT NULL THEN
-                INSERT INTO instance_metadata_changes_table (surrogate_instance_id, change)
-                     VALUES (sid, p_metadata_properties);
-            END IF;
-
-            IF unlocking AND NOT completing THEN
-                PERFORM insert_runnable_instance_entry(
-                    sid, saved.workflow_host_type_namespace, saved.workflow_host_type_name, saved.service_deployment_id,
-                    saved.is_suspended, saved.is_ready_to_run, saved.pending_timer, saved.surrogate_identity_id, now_);
-            END IF;
-
-            IF releasing THEN
-                result.lock_version := -1;
-            END IF;
-            result.instance_state := CASE WHEN completing THEN 3 WHEN saved.is_initialized THEN 2 ELSE 1 END;
-            IF handle_version < 0 OR changes_keys THEN
-                result := fill_keys(result, sid);
-            END IF;
-            IF NOT consistent AND (handle_version < 0 OR p_metadata_properties IS NOT NULL) THEN
-                result := fill_metadata(result, sid);
-            END IF;
-            RETURN result;
+            RETURN save_attempt(true, me, now_, clock_offset_,
+                p_owner_id, p_instance_id, p_handle_version, p_has_data, p_primitive_data_properties,
+                p_complex_data_properties, p_write_only_primitive_data_properties,
+                p_write_only_complex_data_properties, p_metadata_is_consistent, p_metadata_properties,
+                p_pending_timer_microseconds, p_is_ready_to_run, p_execution_status,
+                p_blocking_bookmarks, p_suspension_state_change, p_suspension_reason,
+                p_suspension_exception_name, p_workflow_host_type_namespace, p_workflow_host_type_name,
+                p_identity_name, p_identity_package, p_identity_major, p_identity_minor,
+                p_identity_build, p_identity_revision, p_keys_to_associate, p_key_properties,
+                p_keys_to_complete, p_keys_to_free, p_unlock_instance, p_complete_instance,
+                p_promoted_properties, p_released_instance_ids, p_released_versions, p_command_id);
         EXCEPTION WHEN SQLSTATE 'DUR00' THEN
-            IF result.result_code <> -1 THEN
+            GET STACKED DIAGNOSTICS refusal = PG_EXCEPTION_DETAIL;
+            result := refusal::command_result;
+            IF result.result_code <> -1 THEN  -- -1: lost a race to create it; try again
                 RETURN result;
             END IF;
         END;

@@ -126,6 +126,21 @@ BOOST_AUTO_TEST_CASE(persist_keeps_the_instance_loaded_and_saved_and_stop_unload
     });
 }
 
+BOOST_AUTO_TEST_CASE(persist_with_unload_after_idle_unloads_an_instance_idle_that_long) {
+    host_options options = with_idle(idle_action::persist);
+    options.unload_after_idle = std::chrono::milliseconds{300};
+    auto p = start_process(approval_only(), options);
+    run([&]() -> asio::awaitable<void> {
+        const uuid id = co_await p->host->async_start(approval_v1, {}, {});
+        co_await wait_until(*p->host, id, [](const instance_status& s) { return s.status == run_status::waiting; });
+        BOOST_TEST(p->host->loaded_count() == 1u);
+        const auto unloaded = co_await wait_until(*p->host, id, [](const instance_status& s) { return !s.loaded_here; });
+        BOOST_TEST(unloaded.status == run_status::waiting);
+        BOOST_TEST(p->host->loaded_count() == 0u);
+        co_await p->host->async_stop();
+    });
+}
+
 BOOST_AUTO_TEST_CASE(none_saves_nothing_at_idle_until_the_host_unloads_it) {
     auto p = start_process(approval_only(), with_idle(idle_action::none));
     auto reader = std::make_unique<memory_instance_store>(ioc.get_executor(), database, store_settings());

@@ -539,27 +539,27 @@ struct workflow_host::impl : std::enable_shared_from_this<impl> {
         co_await inst->gate.acquire();
         loaded[inst->id] = inst;
         loaded_size = loaded.size();
-        {
-            gate_hold hold(inst->gate);
-            cmd::save_workflow first;
-            first.instance_data = detail::encode(inst->record);
-            first.definition_identity = inst->record.definition;
-            first.execution_status = "Executing";
-            first.ready_to_run = true;
-            for (const auto& key : keys) first.instance_keys_to_associate[key] = {};
-            try {
-                co_await store.async_execute(inst->handle, std::move(first));
-            } catch (...) {
-                forget(*inst);
-                throw;
-            }
+        cmd::save_workflow first;
+        first.instance_data = detail::encode(inst->record);
+        first.definition_identity = inst->record.definition;
+        first.execution_status = "Executing";
+        first.ready_to_run = true;
+        for (const auto& key : keys) first.instance_keys_to_associate[key] = {};
+        try {
+            co_await store.async_execute(inst->handle, std::move(first));
+        } catch (...) {
+            forget(*inst);
+            inst->gate.release();
+            throw;
         }
+        // The gate passes to the first steps: an operation on the instance that arrives once the
+        // start is acknowledged (a status query, say) waits for them to reach a persistence point.
         spawn(run_started(inst));
         co_return inst->id;
     }
 
+    /// Runs a started instance's first steps; the caller acquired its gate.
     asio::awaitable<void> run_started(std::shared_ptr<loaded_instance> inst) {
-        co_await inst->gate.acquire();
         gate_hold hold(inst->gate);
         if (inst->dropped || inst->record.status != run_status::running) co_return;
         co_await drive(inst);

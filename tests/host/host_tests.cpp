@@ -77,6 +77,19 @@ BOOST_AUTO_TEST_CASE(an_instance_resumed_by_key_in_a_new_process_completes) {
     });
 }
 
+BOOST_AUTO_TEST_CASE(status_right_after_start_says_where_the_instance_first_waits) {
+    for (const auto policy : {idle_action::unload, idle_action::persist, idle_action::none}) {
+        auto p = start_process(approval_only(), with_idle(policy));
+        run([&]() -> asio::awaitable<void> {
+            const uuid id = co_await p->host->async_start(approval_v1, {}, {});
+            const auto s = co_await p->host->async_status(id);  // no polling: it waits for the first steps
+            BOOST_TEST(s.status == run_status::waiting);
+            BOOST_TEST(s.loaded_here == (policy != idle_action::unload));
+            co_await p->host->async_stop();
+        });
+    }
+}
+
 BOOST_AUTO_TEST_CASE(start_with_a_key_in_use_fails_with_key_collision_and_starts_nothing) {
     auto p = start_process(approval_only());
     run([&]() -> asio::awaitable<void> {

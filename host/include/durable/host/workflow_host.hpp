@@ -74,8 +74,10 @@ public:
 
     /// Starts an instance of `definition` (one of this host's) with `inputs` as its variables
     /// and `keys` associated. Completes with the instance id once the instance and its keys are
-    /// saved (so an acknowledged start is never lost); its first steps run after that. A key
-    /// already in use fails with key_collision and starts nothing.
+    /// saved (so an acknowledged start is never lost); its first steps run after that, and an
+    /// operation on the instance issued after the start completes (async_status, say) waits for
+    /// them to reach the first persistence point. A key already in use fails with key_collision
+    /// and starts nothing.
     template <asio::completion_token_for<start_signature> Token = default_token>
     auto async_start(workflow_identity definition, variables inputs, std::vector<uuid> keys,
                      Token&& token = default_token{}) {
@@ -104,7 +106,9 @@ public:
         return initiate_status_op(op_kind::resume, target{key, true}, std::move(bookmark), std::move(payload),
                                   std::forward<Token>(token));
     }
-    /// Where the instance is. An instance not loaded here is loaded and unloaded to read it
+    /// Where the instance is, once steps running here have reached a persistence point (so right
+    /// after async_start it says where the new instance first waits, or that it completed).
+    /// An instance not loaded here is loaded and unloaded to read it
     /// (instance_locked when another host holds it; instance_completed for a completed instance
     /// the store kept; instance_not_found when it is unknown or was deleted at completion).
     template <asio::completion_token_for<status_signature> Token = default_token>

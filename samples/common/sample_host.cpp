@@ -28,18 +28,6 @@ asio::awaitable<int> run_then_stop(host::workflow_host& host, asio::awaitable<in
     co_return code;
 }
 
-asio::awaitable<host::instance_status> settled_status(host::workflow_host& host, uuid instance_id,
-                                                      std::chrono::milliseconds patience) {
-    asio::steady_timer pause(co_await asio::this_coro::executor);
-    const auto give_up = std::chrono::steady_clock::now() + patience;
-    for (;;) {
-        host::instance_status status = co_await host.async_status(instance_id);
-        if (status.status != host::run_status::running || std::chrono::steady_clock::now() >= give_up) co_return status;
-        pause.expires_after(std::chrono::milliseconds{20});
-        co_await pause.async_wait(asio::use_awaitable);
-    }
-}
-
 asio::awaitable<stop_reason> run_until(host::workflow_host& host, asio::steady_timer& wake) {
     const auto executor = co_await asio::this_coro::executor;
     // The loop's end, shared with its completion handler, which may run after this frame is

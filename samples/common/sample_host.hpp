@@ -15,12 +15,6 @@ namespace durable::samples {
 /// A process that exits without that stop leaves its owner to expire with its lease.
 boost::asio::awaitable<int> run_then_stop(host::workflow_host& host, boost::asio::awaitable<int> action);
 
-/// The status of `instance_id` once it has stopped running: its first steps run after
-/// async_start completes, so a caller that wants to say where it waits asks until then (polling
-/// every 20 ms, for up to `patience`).
-boost::asio::awaitable<host::instance_status> settled_status(host::workflow_host& host, uuid instance_id,
-                                                               std::chrono::milliseconds patience = std::chrono::seconds{10});
-
 /// Why run_until returned.
 enum class stop_reason : std::uint8_t {
     time_up,    ///< `wake` expired

@@ -176,7 +176,7 @@ asio::awaitable<int> start(sample_context& ctx, host::workflow_host& workflows, 
         throw sample_failure("order " + order + " already has an approval workflow" + other +
                              ": an order is started once (see: order-approval status --order " + order + ")");
     }
-    const host::instance_status status = co_await durable::samples::settled_status(workflows, *id);
+    const host::instance_status status = co_await workflows.async_status(*id);  // waits for the first steps
     std::cout << "Started instance " << durable::to_string(*id) << ", correlated by the key order/" << order << ".\n"
               << describe(order, status) << ".\n"
               << "It is saved in " << ctx.store_description << "; this process stops its host and exits.\n";

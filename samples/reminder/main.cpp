@@ -77,7 +77,7 @@ asio::awaitable<int> set(sample_context& ctx, host::workflow_host& workflows, co
     host::variables inputs{{"text", text}, {"delay", delay}, {"set_by", std::int64_t{::getpid()}}};
     std::vector<durable::uuid> no_keys;
     const durable::uuid id = co_await workflows.async_start(def.identity(), std::move(inputs), std::move(no_keys));
-    const host::instance_status status = co_await durable::samples::settled_status(workflows, id);
+    const host::instance_status status = co_await workflows.async_status(id);  // waits for the first steps
     std::cout << "Reminder \"" << text << "\" set for " << durable::samples::format_duration(delay) << " from now";
     if (status.timer_due) std::cout << " (due " << durable::samples::format_time(*status.timer_due) << ")";
     std::cout << ": instance " << durable::to_string(id) << ", a durable timer in " << ctx.store_description << ".\n";

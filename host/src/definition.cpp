@@ -14,13 +14,27 @@ const value& step_context::var(const std::string& name) const {
     return it->second;
 }
 
-step_result step_result::wait_for(std::vector<bookmark_route> bookmarks) {
+namespace {
+
+void check_bookmarks(const std::vector<bookmark_route>& bookmarks) {
     if (bookmarks.empty()) throw std::invalid_argument("wait_for needs at least one bookmark");
+    for (std::size_t i = 0; i < bookmarks.size(); ++i) {
+        if (bookmarks[i].bookmark.empty()) throw std::invalid_argument("wait_for: a bookmark has an empty name");
+        for (std::size_t j = 0; j < i; ++j)
+            if (bookmarks[j].bookmark == bookmarks[i].bookmark)
+                throw std::invalid_argument("wait_for: bookmark '" + bookmarks[i].bookmark + "' is listed twice");
+    }
+}
+
+}  // namespace
+
+step_result step_result::wait_for(std::vector<bookmark_route> bookmarks) {
+    check_bookmarks(bookmarks);
     return step_result{wait{std::move(bookmarks), std::nullopt, std::nullopt, {}}};
 }
 
 step_result step_result::wait_for(std::vector<bookmark_route> bookmarks, duration timeout, std::string timeout_step) {
-    if (bookmarks.empty()) throw std::invalid_argument("wait_for needs at least one bookmark");
+    check_bookmarks(bookmarks);
     if (timeout < duration::zero()) throw std::invalid_argument("wait_for: the timeout is negative");
     return step_result{wait{std::move(bookmarks), timeout, std::nullopt, std::move(timeout_step)}};
 }

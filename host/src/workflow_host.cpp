@@ -241,6 +241,9 @@ struct workflow_host::impl : std::enable_shared_from_this<impl> {
         try {
             co_await store.async_execute(inst.handle, std::move(s));
         } catch (const store_error& e) {
+            // Data the store refuses leaves the instance loaded and locked for the caller to
+            // fault it; any other failure drops it (its last saved state stays in the store).
+            if (is_refused_data(e.code())) throw;
             if (is_lock_or_owner_loss(e.code()))
                 log("instance " + to_string(inst.id) + " is no longer held by this host (" + e.code().message() +
                     "); dropped from memory without saving");
@@ -248,6 +251,12 @@ struct workflow_host::impl : std::enable_shared_from_this<impl> {
             throw;
         }
         if (mode != save_mode::keep_lock) forget(inst);
+    }
+
+    /// The store refused the instance's data itself (too large, a name it cannot keep): saving
+    /// it again would fail the same way.
+    static bool is_refused_data(const error_code& ec) {
+        return ec == errc::value_too_large || ec == errc::invalid_command;
     }
 
     // --- running steps ------------------------------------------------------------------------
@@ -299,29 +308,45 @@ struct workflow_host::impl : std::enable_shared_from_this<impl> {
             r.payload = value{};
             r.attempt = 1;
             step_result::kind what = std::move(*result).take();
-            if (auto* next = std::get_if<step_result::go_to_step>(&what)) {
-                r.step = std::move(next->step);
-                if (next->persist_first) co_await save(*inst, save_mode::keep_lock);
-            } else if (auto* wait = std::get_if<step_result::wait>(&what)) {
-                r.status = run_status::waiting;
-                r.bookmarks = std::move(wait->bookmarks);
-                r.timer_due.reset();
-                r.timer_step.clear();
-                if (wait->delay) r.timer_due = now() + *wait->delay;
-                if (wait->until) r.timer_due = *wait->until;
-                if (r.timer_due) r.timer_step = std::move(wait->timer_step);
-                co_await idle(inst);
-                co_return;
-            } else if (auto* done = std::get_if<step_result::complete>(&what)) {
-                r.status = run_status::completed;
-                r.outputs = std::move(done->outputs);
-                co_await complete(*inst);
-                co_return;
-            } else {
-                std::string reason = std::move(std::get<step_result::fail>(what).reason);
+            const std::string ran = r.step;
+            bool persisted = true;  // the step led to a persistence point that ends this drive
+            std::string refused;    // the store refused what the step left
+            try {
+                if (auto* next = std::get_if<step_result::go_to_step>(&what)) {
+                    persisted = false;
+                    r.step = std::move(next->step);
+                    if (next->persist_first) co_await save(*inst, save_mode::keep_lock);
+                } else if (auto* wait = std::get_if<step_result::wait>(&what)) {
+                    r.status = run_status::waiting;
+                    r.bookmarks = std::move(wait->bookmarks);
+                    r.timer_due.reset();
+                    r.timer_step.clear();
+                    if (wait->delay) r.timer_due = now() + *wait->delay;
+                    if (wait->until) r.timer_due = *wait->until;
+                    if (r.timer_due) r.timer_step = std::move(wait->timer_step);
+                    co_await idle(inst);
+                } else if (auto* done = std::get_if<step_result::complete>(&what)) {
+                    r.status = run_status::completed;
+                    r.outputs = std::move(done->outputs);
+                    co_await complete(*inst);
+                } else {
+                    std::string reason = std::move(std::get<step_result::fail>(what).reason);
+                    co_await fault(*inst, std::move(reason));
+                }
+            } catch (const store_error& e) {
+                if (!is_refused_data(e.code()) || inst->dropped) throw;
+                refused = e.diag().to_string();
+            }
+            if (!refused.empty()) {
+                // Saving it again would fail the same way: the instance faults with the variables
+                // it had before the step, and says why.
+                r.vars = before;
+                r.outputs.clear();
+                std::string reason = "the store refused what step '" + ran + "' left: " + refused;
                 co_await fault(*inst, std::move(reason));
                 co_return;
             }
+            if (persisted) co_return;
         }
     }
 
@@ -333,7 +358,19 @@ struct workflow_host::impl : std::enable_shared_from_this<impl> {
         r.bookmarks.clear();
         r.timer_due.reset();
         r.timer_step.clear();
-        co_await save(inst, save_mode::unlock);
+        std::string refused;
+        try {
+            co_await save(inst, save_mode::unlock);
+        } catch (const store_error& e) {
+            if (!is_refused_data(e.code())) throw;
+            refused = e.diag().to_string();
+        }
+        if (!refused.empty()) {
+            log("the fault of instance " + to_string(inst.id) + " could not be saved either (" + refused +
+                "); dropped from memory, its last saved state stays");
+            forget(inst);
+            inst.handle.free();
+        }
     }
 
     asio::awaitable<void> complete(loaded_instance& inst) {
@@ -525,6 +562,7 @@ struct workflow_host::impl : std::enable_shared_from_this<impl> {
 
     asio::awaitable<uuid> start(workflow_identity identity, variables inputs, std::vector<uuid> keys) {
         check_not_stopping();
+        if (inputs.contains(std::string{})) throw std::invalid_argument("an input of async_start has an empty name");
         const workflow_definition* definition = find_definition(identity);
         if (definition == nullptr)
             fail(host_errc::definition_not_found, nullptr, "this host has no definition " + identity.to_string());

@@ -456,6 +456,50 @@ BOOST_AUTO_TEST_CASE(a_runnable_instance_the_host_cannot_read_is_set_aside_and_t
     BOOST_TEST(told);
 }
 
+BOOST_AUTO_TEST_CASE(data_the_store_refuses_is_refused_at_the_call_or_faults_the_instance_with_the_reason) {
+    workflow_definition d("bloat", {1, 0, std::nullopt, std::nullopt});
+    d.step("grow", [](step_context& ctx) {
+        ctx.set("blob", bytes(4096, 0x5a));  // beyond the store's max_bag_bytes below
+        return step_result::wait_for({{"go", "grow"}});
+    });
+    store_options settings = store_settings();
+    settings.max_bag_bytes = 2048;
+    settings.instance_encoding = encoding::none;
+    auto p = start_process({d}, {}, settings);
+    run([&]() -> asio::awaitable<void> {
+        // Refused at the call: nothing is started.
+        variables too_big{{"blob", bytes(4096, 1)}};
+        const auto before = database->instance_count();
+        co_await expect_error(p->host->async_start(d.identity(), std::move(too_big), {}), errc::value_too_large);
+        variables unnamed{{"", std::int64_t{1}}};
+        co_await expect_error(p->host->async_start(d.identity(), std::move(unnamed), {}), errc::invalid_command);
+        BOOST_TEST(database->instance_count() == before);
+        // Refused at a persistence point: the instance faults, saved with what it had before.
+        const uuid id = co_await p->host->async_start(d.identity(), {}, {});
+        const auto s = co_await p->host->async_status(id);
+        BOOST_TEST(s.status == run_status::faulted);
+        BOOST_TEST(s.error.find("step 'grow'") != std::string::npos, s.error);
+        BOOST_TEST(s.error.find("max_bag_bytes") != std::string::npos, s.error);
+        BOOST_TEST(!s.vars.contains("blob"));
+        BOOST_TEST(p->host->loaded_count() == 0u);
+        co_await p->host->async_stop();
+    });
+}
+
+BOOST_AUTO_TEST_CASE(a_step_that_waits_for_a_bookmark_twice_faults_with_the_reason) {
+    workflow_definition d("twice", {1, 0, std::nullopt, std::nullopt});
+    d.step("wait", [](step_context&) { return step_result::wait_for({{"go", "a"}, {"go", "b"}}); });
+    auto p = start_process({d});
+    run([&]() -> asio::awaitable<void> {
+        const uuid id = co_await p->host->async_start(d.identity(), {}, {});
+        const auto s = co_await p->host->async_status(id);
+        BOOST_TEST(s.status == run_status::faulted);
+        BOOST_TEST(s.error.find("'go' is listed twice") != std::string::npos, s.error);
+        co_await p->host->async_stop();
+    });
+    BOOST_CHECK_THROW(step_result::wait_for({{"", "a"}}), std::invalid_argument);
+}
+
 BOOST_AUTO_TEST_CASE(a_stopped_host_refuses_new_work) {
     auto p = start_process(approval_only());
     run([&]() -> asio::awaitable<void> {

@@ -18,6 +18,7 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <stdexcept>
 #include <string>
 #include <variant>
 #include <vector>
@@ -46,7 +47,11 @@ public:
     /// The variable as T; throws std::invalid_argument naming it when it holds another kind.
     template <class T>
     const T& var_as(const std::string& name) const;
-    void set(const std::string& name, value v) { variables_[name] = std::move(v); }
+    /// Sets a variable; throws std::invalid_argument for an empty name.
+    void set(const std::string& name, value v) {
+        if (name.empty()) throw std::invalid_argument("a variable needs a name");
+        variables_[name] = std::move(v);
+    }
 
     /// The payload of the bookmark that resumed the instance into this step; null otherwise.
     const value& payload() const noexcept { return payload_; }
@@ -95,7 +100,8 @@ public:
     static step_result go_to(std::string step) { return step_result{go_to_step{std::move(step), false}}; }
     /// Save the instance now (the original's explicit Persist), keeping it loaded, then run `step`.
     static step_result persist_then(std::string step) { return step_result{go_to_step{std::move(step), true}}; }
-    /// Wait for one of `bookmarks`: the instance becomes idle (a persistence point).
+    /// Wait for one of `bookmarks`: the instance becomes idle (a persistence point). Throws
+    /// std::invalid_argument for none, an empty name or a name listed twice.
     static step_result wait_for(std::vector<bookmark_route> bookmarks);
     /// Wait for one of `bookmarks`, or go to `timeout_step` when `timeout` passes first.
     static step_result wait_for(std::vector<bookmark_route> bookmarks, duration timeout, std::string timeout_step);

@@ -177,10 +177,18 @@ std::optional<std::string> row_reader::text(int column) const {
     if (is_null(column)) return std::nullopt;
     return std::string(field(column));
 }
+namespace {
+/// A byte copy (memmove): built from char iterators, the vector converts element by element,
+/// about 5 instructions a byte (21,000 of a 4 KB load's 97,000 on the client, callgrind).
+bytes to_bytes(std::string_view field) {
+    const auto* first = reinterpret_cast<const std::uint8_t*>(field.data());
+    return bytes(first, first + field.size());
+}
+}  // namespace
+
 std::optional<bytes> row_reader::bytea(int column) const {
     if (is_null(column)) return std::nullopt;
-    const auto f = field(column);
-    return bytes(f.begin(), f.end());
+    return to_bytes(field(column));
 }
 std::optional<timestamp> row_reader::timestamptz(int column) const {
     if (is_null(column)) return std::nullopt;
@@ -218,7 +226,7 @@ std::optional<std::vector<std::optional<T>>> row_reader::array(int column, std::
 }
 
 std::optional<std::vector<std::optional<bytes>>> row_reader::bytea_array(int column) const {
-    return array<bytes>(column, oid_bytea, [](std::string_view e) { return bytes(e.begin(), e.end()); });
+    return array<bytes>(column, oid_bytea, [](std::string_view e) { return to_bytes(e); });
 }
 std::optional<std::vector<std::optional<uuid>>> row_reader::uuid_array(int column) const {
     return array<uuid>(column, oid_uuid, [](std::string_view e) {

@@ -10,15 +10,15 @@
 // stored 1000,100000, due 200, save sizes 4,64 KB, threads 1,4.
 //
 //   durable-bench --pg CONNINFO [--pgbench PATH] [--seconds S] [--rounds N] [--sizes KB,...]
-//                 [--threads N,...] [--only save|load|load-key|lifecycle|try-load|scale|soak|profile-save]
+//                 [--threads N,...] [--only save|load|load-key|lifecycle|try-load|scale|soak|profile-save|profile-load]
 //                 [--stored N] [--soak-minutes M] [--saves N] [--split]
 //
 // With --pg (an empty CONNINFO means the PG* variables) only the PostgreSQL store is measured,
 // each scenario beside a pgbench ceiling on the same server (pg_scenarios.hpp). Defaults there:
 // 6 s per side in 3 rounds, concurrency 1,4,16,64. scale: one worker among 10,000 and then
 // --stored (default 1,000,000) stored instances. soak: 16 connections saving 4 KB states for
-// --soak-minutes (default 10), sizes every 30 s. profile-save: --saves saves, for callgrind.
-// --split adds, to each save, the store's save_instance function called by pgbench.
+// --soak-minutes (default 10), sizes every 30 s. profile-save / profile-load: --saves commands, for callgrind.
+// --split adds, to each save and load, the store's own function called by pgbench.
 // --table-options "k=v,..." tries storage parameters on instances_table (ALTER TABLE ... SET).
 
 #include "atomic_write_ceiling.hpp"
@@ -65,7 +65,7 @@ struct settings {
                  "[--sizes KB,KB,...] [--threads N,N,...] [--saves N] [--only save|load|lifecycle|try-load|two-hosts]\n"
                  "       durable-bench --pg CONNINFO [--pgbench PATH] [--seconds S] [--rounds N] [--sizes KB,...] "
                  "[--threads N,...] [--saves N] [--stored N] [--soak-minutes M] [--split] [--table-options K=V,...]\n"
-                 "       [--only save|load|load-key|lifecycle|try-load|scale|soak|profile-save]\n";
+                 "       [--only save|load|load-key|lifecycle|try-load|scale|soak|profile-save|profile-load]\n";
     std::exit(2);
 }
 

@@ -377,6 +377,10 @@ const std::string function_save_sql =
     "    p_blocking_bookmarks => '', p_suspension_reason => '', p_suspension_exception_name => '',\n"
     "    p_command_id => gen_random_uuid());\n";
 
+const std::string function_load_sql =
+    "SELECT * FROM durable_instancing.load_instance(p_owner_id => :owner::uuid, p_instance_id => " +
+    function_id("(:base::bigint + :client_id::bigint)") + ", p_handle_version => 1);\n";
+
 const std::string ceiling_save_sql =
     "INSERT INTO durable_instancing.instances_table AS i\n"
     "    (id, complex_data_properties, write_only_primitive_data_properties, creation_time, last_updated,\n"
@@ -517,6 +521,15 @@ struct context {
 
 // ---- scenarios --------------------------------------------------------------------------------
 
+/// The first of `count` fresh "function" row numbers: each scenario needs rows of its own, since
+/// an earlier scenario's owner still holds its rows.
+std::size_t next_function_base(std::size_t count) {
+    static std::size_t next = 0;
+    const std::size_t base = next;
+    next += count;
+    return base;
+}
+
 /// Saves of `kb` KB under a held lock, each worker on an instance of its own.
 void save_scenario(context& cx, std::size_t kb, std::size_t conc) {
     const auto data = payload(kb * 1024);
@@ -536,10 +549,7 @@ void save_scenario(context& cx, std::size_t kb, std::size_t conc) {
     };
     // Held at version 1 by the store's owner for as long as these handles live (freeing a
     // handle releases its lock).
-    // Rows of this scenario's own: an earlier scenario's owner still holds its rows.
-    static std::size_t next_base = 0;
-    const std::size_t base = next_base;
-    next_base += conc;
+    const std::size_t base = next_function_base(conc);
     std::vector<instance_handle> function_handles;
     for (std::size_t w = 0; w < conc; ++w) {
         function_handles.push_back(s.store->create_instance_handle(function_uuid(base + w)));
@@ -595,12 +605,23 @@ void load_scenario(context& cx, std::size_t conc) {
         co_await run(*s.store, handles[w], cmd::load_workflow{});
         co_return clock_type::now() - start;
     };
-    averaged store, ceiling;
+    const std::size_t base = next_function_base(conc);
+    std::vector<instance_handle> function_handles;  // hold the split's rows (see save_scenario)
+    if (cx.s.split)
+        for (std::size_t w = 0; w < conc; ++w) {
+            function_handles.push_back(s.store->create_instance_handle(function_uuid(base + w)));
+            s.store->execute(function_handles.back(), save_with(data, false));
+        }
+    const std::vector<std::pair<std::string, std::string>> defines{{"owner", to_string(s.store->owner().id())},
+                                                                   {"base", std::to_string(base)}};
+    averaged store, function, ceiling;
     for (int round = 0; round < cx.s.rounds; ++round) {
         store.add(run_workers(s.ioc, conc, cx.round_seconds, body));
+        if (cx.s.split) function.add(cx.pgbench.run(function_load_sql, conc, cx.round_seconds, defines));
         ceiling.add(cx.pgbench.run(ceiling_load_sql, conc, cx.round_seconds, {}));
     }
     row("load by id 4 KB (held)", conc, store.mean(), ceiling.mean());
+    if (cx.s.split) row("  load_instance by pgbench", conc, function.mean(), ceiling.mean());
 }
 
 /// Load by key of an unlocked 4 KB instance (takes the lock: a write), then an unlock that is
@@ -894,6 +915,18 @@ void soak_scenario(context& cx) {
 
 // ---- callgrind: saves alone on one connection ---------------------------------------------------
 
+/// profile-load: held reloads of a 4 KB instance on one connection.
+void profile_load(context& cx) {
+    const auto data = payload(4096);
+    pg_store s(cx.db.conninfo(), 1);
+    auto handle = s.store->create_instance_handle(random_uuid());
+    s.store->execute(handle, save_with(data, false));
+    run_setup(s.ioc, [&]() -> asio::awaitable<void> {
+        for (std::size_t i = 0; i < cx.s.saves; ++i) co_await run(*s.store, handle, cmd::load_workflow{});
+    }());
+    std::printf("profile-load: %zu loads of 4 KB on one connection done\n", cx.s.saves);
+}
+
 void profile_save(context& cx) {
     const auto data = payload(4096);
     pg_store s(cx.db.conninfo(), 1);
@@ -933,8 +966,9 @@ int run_pg_bench(const pg_bench_settings& s) {
         const int round_seconds = std::max(1, static_cast<int>(std::lround(s.seconds / s.rounds)));
         context cx{s, db, pgbench, connect(db.conninfo()), round_seconds};
 
-        if (s.only == "profile-save") {
-            profile_save(cx);
+        if (s.only == "profile-save" || s.only == "profile-load") {
+            if (s.only == "profile-save") profile_save(cx);
+            if (s.only == "profile-load") profile_load(cx);
             fs::remove_all(work);
             return 0;
         }

@@ -1740,6 +1740,10 @@ BEGIN
            AND (allowed IS NULL OR r.surrogate_identity_id = ANY (allowed))
          ORDER BY r.runnable_time
          LIMIT 1
+           -- The queue row too: one another host is taking is skipped at once, and one it took
+           -- (deleted) since this statement's snapshot drops out here, instead of being picked,
+           -- found gone and retried by every caller racing for the head of the queue.
+           FOR UPDATE OF r SKIP LOCKED
            FOR NO KEY UPDATE OF i SKIP LOCKED;
         IF NOT FOUND THEN
             result := new_result(now_);

@@ -133,26 +133,6 @@ settings parse(int argc, char** argv) {
 
 void progress(const std::string& what) { std::cerr << "... " << what << std::endl; }
 
-/// Means over rounds: throughput and percentiles alike.
-struct averaged {
-    measurement sum;
-    int count = 0;
-    void add(const measurement& m) {
-        sum.ops_per_second += m.ops_per_second;
-        sum.p50_ms += m.p50_ms;
-        sum.p99_ms += m.p99_ms;
-        sum.operations += m.operations;
-        ++count;
-    }
-    measurement mean() const {
-        measurement m = sum;
-        m.ops_per_second /= count;
-        m.p50_ms /= count;
-        m.p99_ms /= count;
-        return m;
-    }
-};
-
 void header() {
     std::printf("%-28s %7s %10s %8s %8s %14s %7s\n", "scenario (xml store)", "threads", "ops/s", "p50 ms", "p99 ms",
                 "ceiling ops/s", "ratio");

@@ -65,4 +65,25 @@ inline measurement run_timed(int threads, double seconds,
     return m;
 }
 
+/// Means over rounds: throughput and percentiles alike.
+struct averaged {
+    measurement sum;
+    int count = 0;
+    void add(const measurement& m) {
+        sum.ops_per_second += m.ops_per_second;
+        sum.p50_ms += m.p50_ms;
+        sum.p99_ms += m.p99_ms;
+        sum.operations += m.operations;
+        ++count;
+    }
+    measurement mean() const {
+        measurement m = sum;
+        if (count == 0) return m;
+        m.ops_per_second /= count;
+        m.p50_ms /= count;
+        m.p99_ms /= count;
+        return m;
+    }
+};
+
 }  // namespace durable::bench

@@ -477,26 +477,6 @@ double due_left(PGconn* c, const std::string& host) {
 
 // ---- reporting --------------------------------------------------------------------------------
 
-struct averaged {
-    measurement sum;
-    int count = 0;
-    void add(const measurement& m) {
-        sum.ops_per_second += m.ops_per_second;
-        sum.p50_ms += m.p50_ms;
-        sum.p99_ms += m.p99_ms;
-        sum.operations += m.operations;
-        ++count;
-    }
-    measurement mean() const {
-        measurement m = sum;
-        if (count == 0) return m;
-        m.ops_per_second /= count;
-        m.p50_ms /= count;
-        m.p99_ms /= count;
-        return m;
-    }
-};
-
 void header() {
     std::printf("%-26s %4s %9s %8s %8s %7s | %9s %8s %8s | %6s\n", "scenario (pg store)", "conc", "ops/s", "p50 ms",
                 "p99 ms", "p99/p50", "ceiling/s", "p50 ms", "p99 ms", "ratio");

@@ -31,24 +31,20 @@ sample_store() {
     esac
 }
 
-run_ok() {
-    local pattern=$1
-    shift
+# run_expecting STATUS STREAM PATTERN COMMAND...: runs COMMAND, shows what it printed, and fails
+# unless it exited with STATUS and its STREAM (out or err) matches PATTERN.
+run_expecting() {
+    local want=$1 stream=$2 pattern=$3
+    shift 3
     echo "\$ $(basename "$1") ${*:2}"
     local status=0
     "$@" >"$work_dir/out" 2>"$work_dir/err" || status=$?
     sed 's/^/  | /' "$work_dir/out" "$work_dir/err"
-    [[ $status -eq 0 ]] || fail "exit status $status, expected 0"
-    grep -Eq -- "$pattern" "$work_dir/out" || fail "the output does not say: $pattern"
+    [[ $status -eq $want ]] || fail "exit status $status, expected $want"
+    local what=output
+    if [[ $stream == err ]]; then what=error; fi
+    grep -Eq -- "$pattern" "$work_dir/$stream" || fail "the $what does not say: $pattern"
 }
 
-run_refused() {
-    local pattern=$1
-    shift
-    echo "\$ $(basename "$1") ${*:2}"
-    local status=0
-    "$@" >"$work_dir/out" 2>"$work_dir/err" || status=$?
-    sed 's/^/  | /' "$work_dir/out" "$work_dir/err"
-    [[ $status -eq 1 ]] || fail "exit status $status, expected 1 (a refusal)"
-    grep -Eq -- "$pattern" "$work_dir/err" || fail "the error does not say: $pattern"
-}
+run_ok() { run_expecting 0 out "$@"; }
+run_refused() { run_expecting 1 err "$@"; }  # 1: a refusal
